@@ -1,0 +1,260 @@
+"""Articles and their loaders: the seed format, .txt/.md with a date line or front matter, .json/.jsonl records."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from index.dates import DateError, parse_article_date
+from index.sentences import sentences
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl")
+DATE_FIELDS = ("date", "published_at", "publish_date", "published", "pubDate", "pub_date", "datetime", "time")
+TEXT_FIELDS = ("body", "text", "content", "article", "maintext")
+TITLE_FIELDS = ("title", "headline")
+URL_FIELDS = ("url", "link", "href")
+_SEED_LINE = re.compile(r"^\s*date:?\s+(\S+)\s*(.*)$", re.IGNORECASE | re.DOTALL)
+_DATE_LINE = re.compile(r"^\s*(?:date|published|published_at|publish_date)\s*:\s*(.+?)\s*$", re.IGNORECASE)
+_META_LINE = re.compile(r"^\s*(title|url|source|author|authors)\s*:\s*(.+?)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One dated news article; `id` is stable across re-ingests (from its url, else its file and record)."""
+
+    id: str
+    title: str
+    date: dt.date
+    text: str
+    source: str
+    url: str = ""
+    authors: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything we store about the article changes, so a re-ingest knows to replace it."""
+        payload = "\x1f".join([self.title, self.date.isoformat(), self.url, self.authors, self.text])
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A file or record that was not ingested, and why."""
+
+    source: str
+    reason: str
+
+
+def article_id(key: str) -> str:
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def first_sentence(text: str, limit: int = 120) -> str:
+    """A title for an untitled article: its first sentence, shortened at a word boundary."""
+    found = sentences(text[:2000])
+    sentence = found[0] if found else text.strip()
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def make_article(*, key: str, title: str, date: dt.date, text: str, source: str, url: str = "",
+                 authors: str = "") -> Article:
+    text = normalise_text(text)
+    return Article(id=article_id(key), title=(title or "").strip() or first_sentence(text), date=date, text=text,
+                   source=source, url=(url or "").strip(), authors=(authors or "").strip())
+
+
+def normalise_text(text: str) -> str:
+    """Unix newlines, no control characters but newline/tab, trimmed: offsets index into exactly this text."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
+    return text.strip()
+
+
+def decode_bytes(data: bytes) -> str:
+    """UTF-8 (with or without BOM); refuse binary files rather than ingest garbage."""
+    if b"\x00" in data[:8192]:
+        raise ValueError("binary file (contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (invalid byte at position {exc.start}); re-save the file as UTF-8") from None
+
+
+# --- text files -------------------------------------------------------------------------------------------
+
+def parse_text_article(raw: str, source: str, key: str) -> Article:
+    """The seed format (' date YYYY-MM-DD' then the body), YAML-style front matter, or a 'date:' line on top."""
+    text = raw.replace("\r\n", "\n").lstrip("\ufeff")
+    meta: dict[str, str] = {}
+    body = text
+    if text.startswith("---\n"):
+        end = text.find("\n---", 4)
+        if end < 0:
+            raise ValueError("front matter opened with '---' but never closed")
+        for line in text[4:end].splitlines():
+            if ":" in line:
+                k, v = line.split(":", 1)
+                meta[k.strip().lower()] = v.strip().strip("'\"")
+        body = text[end + 4:].lstrip("-\n")
+    else:
+        seed = _SEED_LINE.match(text.split("\n", 1)[0])
+        if seed and not text.lstrip().lower().startswith("date:"):
+            meta["date"] = seed[1]
+            body = seed[2] + ("\n" + text.split("\n", 1)[1] if "\n" in text else "")
+        else:
+            lines = text.split("\n")
+            head, i = [], 0
+            while i < min(len(lines), 8) and (_DATE_LINE.match(lines[i]) or _META_LINE.match(lines[i])
+                                             or (not lines[i].strip() and i < 7)):
+                head.append(lines[i]); i += 1
+            for line in head:
+                if (m := _DATE_LINE.match(line)):
+                    meta["date"] = m[1]
+                elif (m := _META_LINE.match(line)):
+                    meta[m[1].lower()] = m[2]
+            body = "\n".join(lines[i:]) if "date" in meta else text
+    if "date" not in meta:
+        raise ValueError("no date found: start the file with ' date YYYY-MM-DD', a 'date: YYYY-MM-DD' line "
+                         "or front matter with a date")
+    try:
+        date = parse_article_date(meta["date"])
+    except DateError as exc:
+        raise ValueError(str(exc)) from None
+    title = meta.get("title", "")
+    if not title and source.endswith(".md"):
+        heading = re.match(r"^\s*#\s+(.+)$", body.strip().split("\n", 1)[0])
+        if heading:
+            title = heading[1].strip()
+    if not normalise_text(body):
+        raise ValueError("the article has a date but no text")
+    url = meta.get("url", "")
+    return make_article(key=url or key, title=title, date=date, text=body, source=source, url=url,
+                        authors=meta.get("authors", meta.get("author", "")))
+
+
+# --- JSON records -----------------------------------------------------------------------------------------
+
+def _first(record: dict[str, Any], names: Iterable[str]) -> Any:
+    for name in names:
+        value = record.get(name)
+        if value not in (None, "", []):
+            return value
+    return None
+
+
+def parse_record(record: Any, source: str, key: str) -> Article:
+    """A news record with common field names; the date is required and must parse."""
+    if not isinstance(record, dict):
+        raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+    text = _first(record, TEXT_FIELDS)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"no article text (expected one of: {', '.join(TEXT_FIELDS)})")
+    raw_date = _first(record, DATE_FIELDS)
+    if raw_date is None:
+        raise ValueError(f"no date (expected one of: {', '.join(DATE_FIELDS)})")
+    try:
+        date = parse_article_date(str(raw_date))
+    except DateError as exc:
+        raise ValueError(str(exc)) from None
+    url = str(_first(record, URL_FIELDS) or "")
+    authors = _first(record, ("authors", "author")) or ""
+    if isinstance(authors, list):
+        authors = ", ".join(map(str, authors))
+    title = _first(record, TITLE_FIELDS) or ""
+    return make_article(key=url or key, title=str(title), date=date, text=text,
+                        source=str(record.get("source") or source) if not url else source, url=url,
+                        authors=str(authors))
+
+
+def iter_json_records(raw: str, suffix: str) -> Iterator[tuple[int, Any]]:
+    """(line or index, record); a JSON Lines line that fails to parse yields a ValueError in its place."""
+    if suffix == ".jsonl":
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, ValueError(f"invalid JSON ({exc.msg} at column {exc.colno})")
+        return
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if isinstance(data, dict) and isinstance(data.get("articles"), list):
+        data = data["articles"]
+    records = data if isinstance(data, list) else [data]
+    yield from enumerate(records, start=1)
+
+
+# --- files ------------------------------------------------------------------------------------------------
+
+def display_path(path: Path) -> str:
+    """The path as a user would write it: relative to the working folder when inside it."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
+
+
+def load_file(path: Path, max_bytes: int | None = None) -> tuple[list[Article], list[Rejection]]:
+    """Every article a file holds, and a rejection (with its reason) for each part that could not be read."""
+    source = display_path(path)
+    key = str(path.resolve())
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return [], [Rejection(source, f"unsupported file type '{suffix or path.name}' "
+                                      f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")]
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            return [], [Rejection(source, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit "
+                                          "(NEWSQA_MAX_FILE_MB)")]
+        if size == 0:
+            return [], [Rejection(source, "empty file")]
+        raw = decode_bytes(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        return [], [Rejection(source, str(exc))]
+    if suffix in (".txt", ".md"):
+        try:
+            return [parse_text_article(raw, source, key)], []
+        except ValueError as exc:
+            return [], [Rejection(source, str(exc))]
+    articles, rejections = [], []
+    label = "line" if suffix == ".jsonl" else "record"
+    try:
+        for number, record in iter_json_records(raw, suffix):
+            where = f"{source}:{number}" if suffix == ".jsonl" else f"{source} {label} {number}"
+            try:
+                if isinstance(record, ValueError):
+                    raise record
+                articles.append(parse_record(record, source, f"{key}:{number}"))
+            except ValueError as exc:
+                rejections.append(Rejection(where, str(exc)))
+    except ValueError as exc:
+        return [], [Rejection(source, str(exc))]
+    if not articles and not rejections:
+        rejections.append(Rejection(source, "no records in file"))
+    return articles, rejections
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Rejection]]:
+    """Files under the given paths (folders recursively, hidden files skipped), sorted for a stable order."""
+    found: list[Path] = []
+    missing: list[Rejection] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file()
+                                and not any(part.startswith(".") for part in p.relative_to(path).parts)))
+        elif path.is_file():
+            found.append(path)
+        else:
+            missing.append(Rejection(str(path), "no such file or folder"))
+    return list(dict.fromkeys(found)), missing

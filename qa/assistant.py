@@ -1,0 +1,108 @@
+"""Assistant: question -> date window -> passages -> cited Answer. Built once from settings, then reused."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import unicodedata
+from dataclasses import replace
+from typing import Any, Iterator, Sequence
+
+from index.embedder import Embedder, make_embedder
+from index.settings import Settings
+from index.store import Store, open_store
+from qa.conversation import condense
+from qa.dates import DateWindow, parse_iso, parse_window
+from qa.results import Answer, Passage
+from qa.retrieval import HybridRetriever
+from qa.synthesis import Synthesizer, make_synthesizer
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as it is (empty, too long); the message says what to change."""
+
+
+def clean_question(question: Any, max_chars: int) -> str:
+    """Printable text only, whitespace collapsed; empty and over-long questions are refused with a reason."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in unicodedata.normalize("NFC", question))
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise QuestionError("please type a question")
+    if len(text) > max_chars:
+        raise QuestionError(f"the question is {len(text):,} characters long; the limit is {max_chars:,} "
+                            "(NEWSQA_MAX_QUESTION_CHARS)")
+    return text
+
+
+def make_window(question: str, as_of: dt.date, date_from: dt.date | None, date_to: dt.date | None,
+                *, from_question: bool = True) -> DateWindow:
+    """The question's own window, intersected with the caller's explicit range, never past as_of."""
+    window = parse_window(question, as_of) if from_question else DateWindow(None, as_of, as_of,
+                                                                           parse_window(question, as_of).recency)
+    start = max(filter(None, [window.start, date_from]), default=None)
+    end = min(filter(None, [window.end, date_to, as_of]), default=None)
+    return replace(window, start=start, end=end)
+
+
+class Assistant:
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, synthesizer: Synthesizer) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.retriever = HybridRetriever(store, embedder, settings)
+        self.synthesizer = synthesizer
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Assistant":
+        store = open_store(settings)
+        embedder = make_embedder(settings)
+        return cls(settings, store, embedder, make_synthesizer(settings, store.lexical.idf, embedder))
+
+    def with_backend(self, backend: str) -> "Assistant":
+        """The same store and embedder with another answer backend (the page's backend switch)."""
+        settings = self.settings.replace(backend=backend)
+        return Assistant(settings, self.store, self.embedder,
+                         make_synthesizer(settings, self.store.lexical.idf, self.embedder))
+
+    def retrieve(self, question: str, *, as_of: str | dt.date | None = None, date_from: str | dt.date | None = None,
+                 date_to: str | dt.date | None = None, top_k: int | None = None,
+                 from_question: bool = True) -> tuple[list[Passage], DateWindow]:
+        question = clean_question(question, self.settings.max_question_chars)
+        as_of_day = parse_iso(as_of, "as_of") or dt.date.today()
+        window = make_window(question, as_of_day, parse_iso(date_from, "date_from"), parse_iso(date_to, "date_to"),
+                             from_question=from_question)
+        return self.retriever.retrieve(question, window, top_k or self.settings.top_k), window
+
+    def answer(self, question: str, *, as_of: str | dt.date | None = None, date_from: str | dt.date | None = None,
+               date_to: str | dt.date | None = None, top_k: int | None = None,
+               history: Sequence[Any] | None = None) -> Answer:
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        standalone = condense(question, history)
+        kwargs = dict(as_of=as_of, date_from=date_from, date_to=date_to, top_k=top_k)
+        passages, window = self.retrieve(standalone, **kwargs)
+        result = self.synthesizer.synthesize(standalone, passages)
+        notice = result.notice
+        if result.refused and window.phrases and (window.start or window.end != (parse_iso(as_of, "as_of")
+                                                                                   or dt.date.today())):
+            # "killed in 2020" names when something happened, not when it was reported: try all dates up to as_of
+            wider, wider_window = self.retrieve(standalone, from_question=False, **kwargs)
+            retry = self.synthesizer.synthesize(standalone, wider)
+            if not retry.refused:
+                notice = (f"no article published {window.describe()} answers this; "
+                          "this answer comes from articles outside those dates")
+                result, window = retry, wider_window
+        return replace(result, question=question, standalone_question=standalone, date_window=window,
+                       notice=notice, seconds=time.perf_counter() - started)
+
+    def answer_stream(self, question: str, **kwargs: Any) -> Iterator[str | Answer]:
+        """Text pieces as they are produced, then the final checked Answer (the extractive one is instant)."""
+        stream = getattr(self.synthesizer, "stream", None)
+        if stream is None:
+            result = self.answer(question, **kwargs)
+            yield result.text
+            yield result
+            return
+        yield from stream(self, question, **kwargs)

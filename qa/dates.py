@@ -1,0 +1,250 @@
+"""Question text -> the window of publication dates it asks about, by rules, resolved against `as_of`.
+
+Rules, in words: explicit dates and ranges become hard bounds ("before May 2" ends on May 1; "in April 2023"
+is that month; "on May 1" is that day and the week after, since news reports an event in the days after it);
+relative words resolve against as_of ("this week" = the 7 days up to as_of, "two weeks ago" = the week around
+as_of - 14 days); fuzzy recency words ("recently", "latest", "this week") also turn on recency ranking.
+Nothing published after as_of is ever in the window. A year-less date means its latest occurrence up to as_of.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from index.dates import MONTHS
+
+_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+            "eight": 8, "nine": 9, "ten": 10, "a couple of": 2, "a few": 3, "several": 3}
+_COUNT = r"(\d+|a couple of|a few|several|an?|one|two|three|four|five|six|seven|eight|nine|ten)"
+_YEAR_HINT: ContextVar[str | None] = ContextVar("year_hint", default=None)  # the one year a question names
+REPORT_LAG_DAYS = 7      # an event "on May 1" is reported that day or within the week after
+RECENT_WORDS = re.compile(r"\b(recent|recently|latest|lately|newest|most recent|this week|past week|"
+                          r"last few days|past few days|these days|right now|currently|just|new|so far)\b")
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Publication dates a question is about; open ends are None. `recency` asks ranking to favour as_of."""
+
+    start: dt.date | None
+    end: dt.date | None
+    as_of: dt.date
+    recency: bool = False
+    phrases: tuple[str, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.start is None and self.end is None and not self.recency
+
+    @property
+    def empty(self) -> bool:
+        return self.start is not None and self.end is not None and self.start > self.end
+
+    def describe(self) -> str:
+        span = f"{self.start or 'any date'} to {self.end or 'any date'}"
+        how = f" (from {', '.join(repr(p) for p in self.phrases)})" if self.phrases else ""
+        return span + how + (", most recent first" if self.recency else "")
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def _month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _latest(month: int, day: int | None, as_of: dt.date) -> dt.date:
+    """The latest month/day on or before as_of (the year a person means when they leave it out)."""
+    year = as_of.year
+    probe_day = day or 1
+    while True:
+        try:
+            candidate = dt.date(year, month, min(probe_day, calendar.monthrange(year, month)[1]))
+        except ValueError:
+            candidate = dt.date(year, month, 1)
+        if candidate <= as_of:
+            return candidate
+        year -= 1
+
+
+def _explicit_date(month_word: str, day: str | None, year: str | None, as_of: dt.date) -> dt.date | None:
+    year = year or _YEAR_HINT.get()
+    month = MONTHS.get(month_word.lower().rstrip("."))
+    if not month:
+        return None
+    if year:
+        try:
+            return dt.date(int(year), month, int(day) if day else 1)
+        except ValueError:
+            return None
+    return _latest(month, int(day) if day else None, as_of)
+
+
+_DATE = rf"(?:{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?!\d)(?:,?\s+(\d{{4}}))?|(\d{{1,2}})\s+{_MONTH}(?:,?\s+(\d{{4}}))?)"
+_ISO = r"(\d{4})-(\d{2})-(\d{2})"
+
+
+def _find_day(text: str, as_of: dt.date) -> dt.date | None:
+    m = re.fullmatch(_DATE, text.strip())
+    if m:
+        if m[1]:
+            return _explicit_date(m[1], m[2], m[3], as_of)
+        return _explicit_date(m[5], m[4], m[6], as_of)
+    m = re.fullmatch(_ISO, text.strip())
+    if m:
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+    return None
+
+
+def parse_window(question: str, as_of: dt.date, *, capped: bool = True) -> DateWindow:
+    """The publication window a question asks about (see the module docstring for the rules)."""
+    q = " ".join(question.lower().split())
+    years = set(re.findall(r"\b(19\d\d|20\d\d)\b", q))
+    token = _YEAR_HINT.set(years.pop() if len(years) == 1 else None)
+    try:
+        return _parse_window(q, as_of, capped)
+    finally:
+        _YEAR_HINT.reset(token)
+
+
+def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
+    start: dt.date | None = None
+    end: dt.date | None = None
+    phrases: list[str] = []
+
+    def bound(lo: dt.date | None, hi: dt.date | None, phrase: str) -> None:
+        nonlocal start, end
+        if lo is not None:
+            start = lo if start is None else max(start, lo)
+        if hi is not None:
+            end = hi if end is None else min(end, hi)
+        phrases.append(phrase)
+
+    consumed: list[tuple[int, int]] = []
+
+    def free(m: re.Match) -> bool:
+        if any(a < m.end() and m.start() < b for a, b in consumed):
+            return False
+        consumed.append((m.start(), m.end()))
+        return True
+
+    day_expr = rf"({_DATE}|{_ISO})"
+    for m in re.finditer(rf"\b(before|until|prior to|by|after|since|from)\s+(?:the\s+)?{day_expr}", q):
+        day = _find_day(m[2], as_of)
+        if day and free(m):
+            word = m[1]
+            if word in ("before", "prior to"):
+                bound(None, day - dt.timedelta(days=1), m[0])
+            elif word in ("until", "by"):
+                bound(None, day, m[0])
+            elif word == "after":
+                bound(day + dt.timedelta(days=1), None, m[0])
+            else:
+                bound(day, None, m[0])
+    for m in re.finditer(rf"\b(before|after|since|until|by)\s+{_MONTH}(?:\s+(\d{{4}}))?\b(?!\s+\d)", q):
+        if not free(m):
+            continue
+        first = _explicit_date(m[2], None, m[3], as_of)
+        if first is None:
+            continue
+        lo, hi = _month_bounds(first.year, first.month)
+        if m[1] == "before":
+            bound(None, lo - dt.timedelta(days=1), m[0])
+        elif m[1] == "after":
+            bound(hi + dt.timedelta(days=1), None, m[0])
+        elif m[1] == "since":
+            bound(lo, None, m[0])
+        else:
+            bound(None, hi, m[0])
+    for m in re.finditer(rf"\b(?:before|after|since|in)\s+(\d{{4}})\b", q):
+        if not free(m):
+            continue
+        year = int(m[1])
+        if not 1900 <= year <= 2100:
+            continue
+        word = m[0].split()[0]
+        if word == "before":
+            bound(None, dt.date(year - 1, 12, 31), m[0])
+        elif word == "after":
+            bound(dt.date(year + 1, 1, 1), None, m[0])
+        elif word == "since":
+            bound(dt.date(year, 1, 1), None, m[0])
+        else:
+            bound(dt.date(year, 1, 1), dt.date(year, 12, 31), m[0])
+    for m in re.finditer(rf"\b(?:on\s+|of\s+|the\s+)?{day_expr}", q):
+        day = _find_day(m[1], as_of)
+        if day and free(m):
+            bound(day, day + dt.timedelta(days=REPORT_LAG_DAYS), m[0].strip())
+    for m in re.finditer(rf"\b(?:in|during|of|throughout)\s+(?:early\s+|late\s+|mid-?)?{_MONTH}(?:\s+(\d{{4}}))?\b", q):
+        if not free(m):
+            continue
+        first = _explicit_date(m[1], None, m[2], as_of)
+        if first:
+            bound(*_month_bounds(first.year, first.month), m[0])
+
+    relative = _relative(q, as_of)
+    for lo, hi, phrase in relative:
+        bound(lo, hi, phrase)
+    recency = bool(RECENT_WORDS.search(q))
+    if recency:
+        phrases.extend(p for p in RECENT_WORDS.findall(q) if p not in " ".join(phrases))
+    if capped:
+        end = as_of if end is None else min(end, as_of)
+    return DateWindow(start=start, end=end, as_of=as_of, recency=recency, phrases=tuple(dict.fromkeys(phrases)))
+
+
+def _relative(q: str, as_of: dt.date) -> list[tuple[dt.date | None, dt.date | None, str]]:
+    """Windows for words like 'yesterday', 'this week', 'last month', 'two weeks ago', 'this year'."""
+    day = dt.timedelta(days=1)
+    out: list[tuple[dt.date | None, dt.date | None, str]] = []
+    table = [
+        (r"\btoday\b", lambda: (as_of, as_of)),
+        (r"\byesterday\b", lambda: (as_of - day, as_of - day)),
+        (r"\b(this|past) week\b", lambda: (as_of - 7 * day, as_of)),
+        (r"\blast week\b", lambda: (as_of - 14 * day, as_of - 3 * day)),
+        (r"\b(this|past) weekend\b", lambda: (as_of - 7 * day, as_of)),
+        (r"\b(this|past) month\b", lambda: (as_of - 31 * day, as_of)),
+        (r"\blast month\b", lambda: _month_bounds(*_previous_month(as_of))),
+        (r"\bthis year\b", lambda: (dt.date(as_of.year, 1, 1), as_of)),
+        (r"\blast year\b", lambda: (dt.date(as_of.year - 1, 1, 1), dt.date(as_of.year - 1, 12, 31))),
+        (r"\b(past|last) (few|couple of) days\b", lambda: (as_of - 4 * day, as_of)),
+    ]
+    for pattern, window in table:
+        m = re.search(pattern, q)
+        if m:
+            lo, hi = window()
+            out.append((lo, hi, m[0]))
+    for m in re.finditer(rf"\b{_COUNT}\s+(day|week|month|year)s?\s+ago\b", q):
+        n = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1]]
+        unit = {"day": 1, "week": 7, "month": 30, "year": 365}[m[2]]
+        center = as_of - dt.timedelta(days=n * unit)
+        half = dt.timedelta(days=max(1, unit // 2 + (2 if unit == 7 else 0)))
+        out.append((center - half, min(as_of, center + half), m[0]))
+    for m in re.finditer(rf"\b(?:in the )?(?:past|last)\s+{_COUNT}\s+(day|week|month|year)s?\b", q):
+        n = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1]]
+        unit = {"day": 1, "week": 7, "month": 30, "year": 365}[m[2]]
+        out.append((as_of - dt.timedelta(days=n * unit), as_of, m[0]))
+    return out
+
+
+def _previous_month(day: dt.date) -> tuple[int, int]:
+    return (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
+
+
+def parse_iso(value: str | dt.date | None, name: str) -> dt.date | None:
+    """An ISO date argument (as_of, date_from, date_to); a clear error names the bad one."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not an ISO date (YYYY-MM-DD)") from None

@@ -1,0 +1,146 @@
+"""The default answer: the sentences of the retrieved passages that best answer the question, verbatim, cited.
+
+Faithful by construction (it only quotes), instant, and offline. It refuses when no passage covers the
+question's key terms well enough: quoting a loosely related sentence would be a confident wrong answer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from index.sentences import sentence_spans
+from index.terms import terms, words
+from qa.results import Answer, Citation, Passage
+
+MAX_SENTENCES = 2
+SECOND_SENTENCE_RATIO = 0.75   # a second sentence must score at least this share of the best
+NEIGHBOUR_WEIGHT = 0.35        # a sentence inherits this share of its neighbours' term overlap (topic carry-over)
+TYPE_BONUS = 0.25              # the sentence holds the kind of thing asked for (a date for "when", ...)
+WRONG_TYPE_FACTOR = 0.6       # "how many" answered by a sentence without a number is probably not the answer
+QUESTION_WORDS = frozenset("what which who whom whose when where why how date number".split())
+REFUSAL = "The articles do not say."
+
+_MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    "date": (re.compile(r"\b(when|what (date|day|year|month)|which (date|day|year|month)|how long ago)\b", re.I),
+             re.compile(rf"\b({_MONTHS}\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTHS}|(19|20)\d\d|monday|tuesday|wednesday|"
+                        rf"thursday|friday|saturday|sunday|yesterday|today)\b", re.I)),
+    "number": (re.compile(r"\b(how (many|much|long|old|far|big)|what (number|percentage|share|amount))\b", re.I),
+               re.compile(r"\b\d[\d,.]*\b|\b(hundred|thousand|million|billion|dozen|percent)\b", re.I)),
+    "place": (re.compile(r"\b(where|what (city|country|place|venue|state|location))\b", re.I),
+              re.compile(r"\b(in|at|near|outside|inside|from)\s+(the\s+)?[A-Z][a-z]+")),
+    "person": (re.compile(r"\b(who|whom|whose)\b", re.I),
+               re.compile(r"\b[A-Z][a-z]+\s+[A-Z][a-z]+")),
+}
+
+
+@dataclass(frozen=True)
+class Scored:
+    passage_index: int
+    start: int
+    end: int
+    score: float
+    overlap: float
+
+    def text(self, passages: Sequence[Passage]) -> str:
+        return passages[self.passage_index].text[self.start:self.end]
+
+
+def question_terms(question: str) -> list[str]:
+    return [t for t in dict.fromkeys(terms(question)) if t not in QUESTION_WORDS]
+
+
+def coverage(q_terms: Sequence[str], text_terms: set[str], idf: Mapping[str, float]) -> float:
+    """IDF-weighted share of the question's terms found in a text: rare terms (names, numbers) count most.
+
+    Weights are 1 + idf, not idf: on a small store idf swings wildly (a word in one of nine chunks looks
+    rarer than a name), and every question term should count for something.
+    """
+    weight = {t: 1.0 + idf.get(t, 1.0) for t in q_terms}
+    total = sum(weight.values())
+    return sum(weight[t] for t in q_terms if t in text_terms) / total if total else 0.0
+
+
+def answer_type(question: str) -> str | None:
+    for name, (asks, _) in ANSWER_TYPES.items():
+        if asks.search(question):
+            return name
+    return None
+
+
+def score_sentences(question: str, passages: Sequence[Passage], idf: Mapping[str, float]) -> list[Scored]:
+    """Every sentence of every passage, scored by term overlap (its own and its neighbours'), answer type
+    and the passage's retrieval score; best first."""
+    q_terms = question_terms(question)
+    kind = answer_type(question)
+    scored: list[Scored] = []
+    for pi, passage in enumerate(passages):
+        spans = sentence_spans(passage.text)
+        sets = [set(terms(passage.text[s:e])) for s, e in spans]
+        own = [coverage(q_terms, st, idf) for st in sets]
+        for si, (s, e) in enumerate(spans):
+            neighbours = max(own[si - 1] if si else 0.0, own[si + 1] if si + 1 < len(own) else 0.0)
+            # the question's own words answer nothing: a sentence must hold something beyond them
+            novel = len(set(words(passage.text[s:e])) - set(words(question))) >= 3
+            fits = kind is None or bool(ANSWER_TYPES[kind][1].search(passage.text[s:e]))
+            bonus = TYPE_BONUS if kind and fits else 0.0
+            total = (own[si] + NEIGHBOUR_WEIGHT * neighbours + bonus) * (1.0 if novel else 0.3)
+            total *= 1.0 if fits else WRONG_TYPE_FACTOR
+            total *= 0.85 + 0.15 * passage.score
+            scored.append(Scored(pi, s, e, total, own[si]))
+    return sorted(scored, key=lambda x: x.score, reverse=True)
+
+
+def choose(scored: Sequence[Scored]) -> list[Scored]:
+    """The best sentence, plus the runner-up when it scores close and is not a repeat."""
+    if not scored:
+        return []
+    picked = [scored[0]]
+    for candidate in scored[1:]:
+        if len(picked) == MAX_SENTENCES or candidate.score < SECOND_SENTENCE_RATIO * scored[0].score:
+            break
+        if not any(c.passage_index == candidate.passage_index and c.start == candidate.start for c in picked):
+            picked.append(candidate)
+    return picked
+
+
+class ExtractiveSynthesizer:
+    """Quotes the best sentences; needs no LLM. `idf` gives term weights from the keyword index."""
+
+    name = "extractive"
+
+    def __init__(self, idf: Callable[[Sequence[str]], Mapping[str, float]], min_similarity: float,
+                 min_coverage: float) -> None:
+        self.idf = idf
+        self.min_similarity = min_similarity
+        self.min_coverage = min_coverage
+
+    def synthesize(self, question: str, passages: Sequence[Passage]) -> Answer:
+        q_terms = question_terms(question)
+        idf = self.idf(q_terms)
+        picked = choose(score_sentences(question, passages, idf))
+        if not picked or not self.answerable(q_terms, [passages[p.passage_index] for p in picked], idf, picked,
+                                             passages):
+            return Answer(question=question, text=REFUSAL, citations=[], refused=True, backend=self.name)
+        numbers: dict[int, int] = {}
+        quotes: dict[int, list[str]] = {}
+        parts = []
+        for p in sorted(picked, key=lambda x: (x.passage_index, x.start)):
+            number = numbers.setdefault(p.passage_index, len(numbers) + 1)
+            sentence = p.text(passages)
+            quotes.setdefault(p.passage_index, []).append(sentence)
+            parts.append(f"{sentence} [{number}]")
+        citations = [Citation.from_passage(n, passages[pi], tuple(quotes[pi])) for pi, n in numbers.items()]
+        return Answer(question=question, text=" ".join(parts), citations=citations, refused=False,
+                      backend=self.name)
+
+    def answerable(self, q_terms: Sequence[str], chosen: Sequence[Passage], idf: Mapping[str, float],
+                   picked: Sequence[Scored], passages: Sequence[Passage]) -> bool:
+        """Is the evidence strong enough to quote? The cited passages (with titles) must cover the question's
+        key terms, and be semantically close to it."""
+        if not q_terms:
+            return False
+        cited_terms = set().union(*(set(terms(p.title + "\n" + p.text)) for p in chosen))
+        best_similarity = max(p.similarity for p in chosen)
+        return coverage(q_terms, cited_terms, idf) >= self.min_coverage and best_similarity >= self.min_similarity

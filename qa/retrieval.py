@@ -1,0 +1,66 @@
+"""Question -> ranked passages: vector search and BM25 within the date window, fused, then recency-weighted."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+
+from index.dates import date_number
+from index.embedder import Embedder
+from index.settings import Settings
+from index.store import Store
+from qa.dates import DateWindow
+from qa.fusion import reciprocal_rank_fusion, recency_factor, top_per_group
+from qa.results import Passage
+
+CANDIDATES_PER_K = 4   # each side fetches top_k x this before fusion
+MIN_CANDIDATES = 20
+PER_ARTICLE = 2        # at most this many passages of one article, so top-k spans several articles
+
+
+class HybridRetriever:
+    """Vector (Chroma) + keyword (FTS5 BM25) retrieval with date filters pushed into both searches."""
+
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+
+    def retrieve(self, question: str, window: DateWindow, top_k: int) -> list[Passage]:
+        if window.empty:
+            return []
+        date_min = date_number(window.start) if window.start else None
+        date_max = date_number(window.end) if window.end else None
+        fetch = max(MIN_CANDIDATES, top_k * CANDIDATES_PER_K)
+        query = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+        vector_hits = self.store.vector_search(query, fetch, date_min, date_max)
+        found: dict[str, Any] = {h.id: h for h in vector_hits}
+        rankings = {"vector": [h.id for h in vector_hits]}
+        if self.settings.hybrid:
+            keyword_hits = self.store.lexical.search(question, fetch, date_min, date_max)
+            rankings["bm25"] = [cid for cid, _ in keyword_hits]
+            missing = [cid for cid in rankings["bm25"] if cid not in found]
+            found.update(self._with_similarity(missing, query))
+        fused = reciprocal_rank_fusion(rankings, {"vector": 1.0, "bm25": self.settings.bm25_weight})
+        if window.recency:
+            for cid in fused:
+                published = dt.date.fromisoformat(found[cid].metadata["date"])
+                fused[cid] *= recency_factor(published, window.as_of, self.settings.recency_half_life_days)
+        order = sorted(fused, key=fused.get, reverse=True)
+        chosen = top_per_group(order, {cid: found[cid].metadata["article_id"] for cid in order}, PER_ARTICLE, top_k)
+        best = max(fused.values(), default=1.0)
+        return [Passage.from_stored(cid, found[cid].text, found[cid].metadata, score=fused[cid] / best,
+                                    similarity=float(found[cid].similarity or 0.0)) for cid in chosen]
+
+    def _with_similarity(self, ids: list[str], query: np.ndarray) -> dict[str, Any]:
+        """Chunks found only by BM25, with their cosine similarity computed from stored vectors."""
+        if not ids:
+            return {}
+        got = self.store.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        from index.store import StoredChunk
+
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        sims = vectors @ query if len(vectors) else []
+        return {cid: StoredChunk(cid, doc, meta, float(sim))
+                for cid, doc, meta, sim in zip(got["ids"], got["documents"], got["metadatas"], sims)}
