@@ -40,6 +40,11 @@ class Article:
         payload = "\x1f".join([self.title, self.date.isoformat(), self.url, self.authors, self.text])
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    @property
+    def text_hash(self) -> str:
+        """Of the text alone: the same story filed under another name or url is a duplicate."""
+        return hashlib.sha256(" ".join(self.text.split()).encode()).hexdigest()[:16]
+
 
 @dataclass(frozen=True)
 class Rejection:

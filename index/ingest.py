@@ -82,17 +82,17 @@ def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedd
             pending.append(article)
 
     new_ids = {a.id for a in pending if a.id not in manifest}
-    known = store.articles_by_hash([a.content_hash for a in pending if a.id in new_ids])
+    known = store.articles_by_text([a.text_hash for a in pending if a.id in new_ids])
     seen_hashes: dict[str, str] = {}
     fresh: list[Article] = []
     for article in pending:
-        holder = known.get(article.content_hash) if article.id in new_ids else None
-        if holder is None and article.content_hash in seen_hashes:
-            holder = {"source": seen_hashes[article.content_hash]}
+        holder = known.get(article.text_hash) if article.id in new_ids else None
+        if holder is None and article.text_hash in seen_hashes:
+            holder = {"source": seen_hashes[article.text_hash]}
         if holder is not None:
             report.duplicates.append((article, holder["source"]))
             continue
-        seen_hashes[article.content_hash] = article.source
+        seen_hashes[article.text_hash] = article.source
         fresh.append(article)
         if article.id in new_ids:
             report.added.append(article)
@@ -133,7 +133,7 @@ def _write_batch(batch: list[tuple[Article, list[Chunk]]], store: Store, embedde
     chunks = [c for _, cs in batch for c in cs]
     vectors = embedder.embed_documents([c.embed_text() for c in chunks])
     store.add_chunks(chunks, vectors)
-    store.commit_articles({a.id: {"content_hash": a.content_hash, "source": a.source, "title": a.title[:500],
+    store.commit_articles({a.id: {"content_hash": a.content_hash, "text_hash": a.text_hash, "source": a.source, "title": a.title[:500],
                                   "date": a.date.isoformat(), "url": a.url, "chunks": len(cs)}
                            for a, cs in batch})
     report.chunks_added += len(chunks)

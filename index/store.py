@@ -89,12 +89,13 @@ class Store:
             out.update(zip(got["ids"], got["metadatas"]))
         return out
 
-    def articles_by_hash(self, hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def articles_by_text(self, text_hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored articles whose text hash is among these (to skip the same story under another name)."""
         out: dict[str, dict[str, Any]] = {}
-        for batch in _batches(list(dict.fromkeys(hashes)), 500):
-            got = self.articles.get(where={"content_hash": {"$in": batch}}, include=["metadatas"])
+        for batch in _batches(list(dict.fromkeys(text_hashes)), 500):
+            got = self.articles.get(where={"text_hash": {"$in": batch}}, include=["metadatas"])
             for aid, meta in zip(got["ids"], got["metadatas"]):
-                out[meta["content_hash"]] = {**meta, "id": aid}
+                out[meta["text_hash"]] = {**meta, "id": aid}
         return out
 
     def articles_from_sources(self, sources: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,79 @@
+"""Client/server mode against a real `chroma run` server on 127.0.0.1."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index.ingest import ingest
+from index.settings import Settings
+from index.store import StoreError, open_store
+from qa.assistant import Assistant
+from qa.synthesis import make_synthesizer
+from tests.conftest import CHECKPOINT_Q, SEEDS
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).parent / "chroma"
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"})
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start within 60 s")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_server_mode_ingests_filters_and_answers(chroma_server, tmp_path, embedder):
+    settings = Settings(store_dir=tmp_path / "local", chroma_host="127.0.0.1", chroma_port=chroma_server)
+    store = open_store(settings)
+    first = ingest([SEEDS], settings, store, embedder)
+    second = ingest([SEEDS], settings, store, embedder)
+    assert len(first.added) == 2 and second.chunks_embedded == 0
+    assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
+    result = assistant.answer(CHECKPOINT_Q)
+    assert "April 23" in result.text and result.citations[0].date == "2023-05-01"
+    passages, _ = assistant.retrieve("Lachin corridor talks", date_from="2023-05-03")
+    assert passages and {p.date for p in passages} == {"2023-05-04"}
+
+
+@pytest.mark.slow
+def test_keyword_index_is_rebuilt_from_the_server_when_missing(chroma_server, tmp_path, embedder):
+    settings = Settings(store_dir=tmp_path / "a", chroma_host="127.0.0.1", chroma_port=chroma_server,
+                        collection="rebuild-test")
+    ingest([SEEDS], settings, open_store(settings), embedder)
+    other_machine = settings.replace(store_dir=tmp_path / "b")   # same server, no local keyword index yet
+    store = open_store(other_machine)
+    assert store.lexical.count() == store.chunks.count() > 0
+    assert store.lexical.search("Arlington Virginia", 3)
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path):
+    settings = Settings(store_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=free_port())
+    started = time.time()
+    with pytest.raises(StoreError, match=r"the Chroma server at 127\.0\.0\.1:\d+ is unreachable"):
+        open_store(settings)
+    assert time.time() - started < 30

@@ -1,0 +1,57 @@
+"""How the question's words become a publication window, resolved against as_of (pure rules)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from qa.dates import parse_iso, parse_window
+
+AS_OF = dt.date(2022, 6, 16)   # a Thursday
+
+
+@pytest.mark.parametrize("question, start, end, recency", [
+    ("What is the population of Tokyo?", None, "2022-06-16", False),
+    ("What happened this week?", "2022-06-09", "2022-06-16", True),
+    ("Which show was recently renewed?", None, "2022-06-16", True),
+    ("What is the latest on the talks?", None, "2022-06-16", True),
+    ("What happened yesterday?", "2022-06-15", "2022-06-15", False),
+    ("What happened last week?", "2022-06-02", "2022-06-13", False),
+    ("What did they agree two weeks ago?", "2022-05-28", "2022-06-07", False),
+    ("What happened in the past 3 days?", "2022-06-13", "2022-06-16", False),
+    ("What happened in July?", "2021-07-01", "2021-07-31", False),          # the latest July up to as_of
+    ("What happened in April 2023?", "2023-04-01", "2022-06-16", False),    # after as_of: an empty window
+    ("What happened in May?", "2022-05-01", "2022-05-31", False),
+    ("What happened since May?", "2022-05-01", "2022-06-16", False),
+    ("What was said before May 2?", None, "2022-05-01", False),
+    ("What was said after May 2?", "2022-05-03", "2022-06-16", False),
+    ("What happened this year?", "2022-01-01", "2022-06-16", False),
+    ("What happened last month?", "2022-05-01", "2022-05-31", False),
+    ("What happened in 2021?", "2021-01-01", "2021-12-31", False),
+    ("What did the May 1 report say?", "2022-05-01", "2022-05-08", False),  # a day and the week after it
+    ("What happened on 2022-06-01?", "2022-06-01", "2022-06-08", False),
+])
+def test_question_words_become_a_window(question, start, end, recency):
+    window = parse_window(question, AS_OF)
+    assert (str(window.start) if window.start else None, str(window.end) if window.end else None) == (start, end)
+    assert window.recency is recency
+
+
+def test_a_year_named_once_applies_to_yearless_dates():
+    window = parse_window("What was said after April 30, 2023 and before May 3?", dt.date(2023, 6, 1))
+    assert (window.start, window.end) == (dt.date(2023, 5, 1), dt.date(2023, 5, 2))
+
+
+def test_nothing_after_as_of_is_ever_in_the_window():
+    assert parse_window("What happens after June 20, 2022?", AS_OF).empty
+    yearless = parse_window("What happened after June 20?", AS_OF)   # the latest June 20 up to as_of: 2021
+    assert (yearless.start, yearless.end) == (dt.date(2021, 6, 21), AS_OF)
+
+
+def test_the_window_says_how_it_was_read():
+    assert "this week" in parse_window("What happened this week?", AS_OF).describe()
+
+
+def test_bad_iso_dates_are_named():
+    with pytest.raises(ValueError, match="as_of='16/06/2022'"):
+        parse_iso("16/06/2022", "as_of")

@@ -1,0 +1,37 @@
+"""Rank fusion, recency weighting and per-article diversity: the pure parts of ranking."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from qa.fusion import RRF_K, reciprocal_rank_fusion, recency_factor, top_per_group
+
+
+def test_rrf_sums_weighted_reciprocal_ranks():
+    scores = reciprocal_rank_fusion({"vector": ["a", "b"], "bm25": ["b", "c"]}, {"vector": 1.0, "bm25": 0.5})
+    assert scores["a"] == pytest.approx(1 / (RRF_K + 1))
+    assert scores["b"] == pytest.approx(1 / (RRF_K + 2) + 0.5 / (RRF_K + 1))
+    assert scores["c"] == pytest.approx(0.5 / (RRF_K + 2))
+    assert max(scores, key=scores.get) == "b"   # found by both beats first in one
+
+
+def test_rrf_with_one_ranking_keeps_its_order():
+    scores = reciprocal_rank_fusion({"vector": ["x", "y", "z"]})
+    assert sorted(scores, key=scores.get, reverse=True) == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("age_days, expected", [(0, 1.0), (7, 0.75), (14, 0.625), (10_000, 0.5)])
+def test_recency_factor_halves_towards_the_floor(age_days, expected):
+    as_of = dt.date(2022, 6, 16)
+    assert recency_factor(as_of - dt.timedelta(days=age_days), as_of, 7.0) == pytest.approx(expected, abs=1e-6)
+
+
+def test_recency_never_rewards_the_future():
+    as_of = dt.date(2022, 6, 16)
+    assert recency_factor(as_of + dt.timedelta(days=3), as_of, 7.0) == 1.0
+
+
+def test_top_per_group_spreads_over_articles():
+    groups = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "c1": "C"}
+    assert top_per_group(["a1", "a2", "a3", "b1", "c1"], groups, 2, 4) == ["a1", "a2", "b1", "c1"]
