@@ -175,8 +175,10 @@ def wire_events(gr: Any, app: Any, w: Widgets, page: Any) -> None:
                 concurrency_limit=ANSWER_CONCURRENCY, show_progress="minimal")
     w.clear.click(lambda: ([], "", page.resort([], "relevance"), [], ""), None,
                   [w.chat, w.question, w.sources, w.citations, w.status], api_visibility="private", queue=False)
-    w.order.change(page.resort, [w.citations, w.order], [w.sources], api_visibility="private", queue=False)
-    w.backend.change(page.backend_caption, [w.backend], [w.backend_caption], api_visibility="private", queue=False)
+    w.order.change(page.resort, [w.citations, w.order], [w.sources], api_visibility="private", queue=False,
+                   show_progress="hidden")
+    w.backend.change(page.backend_caption, [w.backend], [w.backend_caption], api_visibility="private", queue=False,
+                     show_progress="hidden")
 
     def add_articles(files: list[Any] | None, progress: Any = gr.Progress()) -> tuple[str, str]:
         return page.add_articles(files, progress)

@@ -158,14 +158,11 @@ def stats_markdown(articles: int, chunks: int, first_date: str | None, last_date
 
 
 def report_markdown(rows: Sequence[tuple[str, str, str]], summary: str) -> str:
-    """The per-file ingest report as a table of (file, outcome, detail)."""
-    if not rows:
-        return summary
-    lines = ["| file | result | detail |", "|---|---|---|"]
-    lines += [f"| {_cell(name)} | **{outcome}** | {_cell(detail)} |" for name, outcome, detail in rows]
-    return "\n".join(lines + ["", summary])
+    """The per-file ingest report, one line per (file, outcome, detail), then the summary."""
+    lines = [f"- **{outcome}** `{_plain(name)}` — {md_escape(_plain(detail))}" for name, outcome, detail in rows]
+    return "\n".join(lines + (["", summary] if lines else [summary]))
 
 
-def _cell(text: str) -> str:
-    """Table cells hold article titles and reasons: keep them to one line and escape what Markdown reads."""
-    return html.escape(" ".join(text.split())).replace("|", "\\|")
+def _plain(text: str) -> str:
+    """File names and reasons on one line, without backticks that would end the code span."""
+    return " ".join(text.split()).replace("`", "'")

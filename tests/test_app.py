@@ -276,10 +276,12 @@ def test_added_articles_are_reported_per_file_and_then_answer(fresh_page, tmp_pa
     calls = []
     report, stats = fresh_page.add_articles([str(good), str(undated), str(broken), traversal],
                                             progress=lambda fraction, desc: calls.append((fraction, desc)))
-    rows = {line.split(" | ")[0].strip("| "): line for line in report.splitlines() if line.startswith("| ")}
-    assert "**added** | 2023-06-12 · New ferry terminal opens in Alat" in rows["alat.txt"]
-    assert "**duplicate** | same text as alat.txt" in rows["outside.txt"]
-    assert "**rejected**" in rows["undated.md"] and "**rejected**" in rows["broken.json"]
+    rows = {line.split("`")[1]: line for line in report.splitlines() if line.startswith("- ")}
+    assert rows["alat.txt"] == "- **added** `alat.txt` — 2023-06-12 · New ferry terminal opens in Alat"
+    assert rows["outside.txt"] == "- **duplicate** `outside.txt` — same text as alat.txt"
+    assert rows["undated.md"].startswith("- **rejected** `undated.md` — no date found: start the file with")
+    assert rows["broken.json"].startswith("- **rejected** `broken.json` — invalid JSON (Expecting property name")
+    assert len(rows) == 4
     assert stats == "**1** articles, **1** passages, dated **2023-06-12** to **2023-06-12**"
     assert calls[-1] == (1.0, "embedding passages 1/1")
     folder = upload_dir(fresh_page.settings.store_dir)
@@ -287,7 +289,7 @@ def test_added_articles_are_reported_per_file_and_then_answer(fresh_page, tmp_pa
     assert not (fresh_page.settings.store_dir.parent / "outside.txt").exists()
 
     again, _ = fresh_page.add_articles([str(good)])
-    assert "| alat.txt | **unchanged** |" in again
+    assert again.startswith("- **unchanged** `alat.txt` — 2023-06-12")
     messages, _, sources, citations, _ = final(fresh_page.ask(NEW_QUESTION, []))
     assert "40 trucks" in messages[-2]["content"] and citations[0].date == "2023-06-12"
 

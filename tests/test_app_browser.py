@@ -1,0 +1,167 @@
+"""The running page: Debian's Chromium driven by Playwright, and gradio_client, against a server on 127.0.0.1.
+
+The server runs in this process on a free port, over a store of its own (seeds/ ingested once for the module),
+so uploads here never change what other tests see. Screenshots go to test-output/ (gitignored).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+import app
+from index.settings import Settings
+from tests.conftest import CHECKPOINT_Q, ROOT, SEEDS
+from tests.test_app import NEW_ARTICLE, NEW_QUESTION
+
+pytestmark = pytest.mark.slow
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+CHROMIUM = "/usr/bin/chromium"
+OUTPUT = ROOT / "test-output"
+WAIT_MS = 60_000  # two shared cores: a first answer can take a while when the machine is busy
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, embedder):
+    """(url, settings) of the page serving its own seeded store on 127.0.0.1."""
+    from index.ingest import ingest
+    from index.store import open_store
+    from qa.assistant import Assistant
+    from qa.synthesis import make_synthesizer
+
+    settings = Settings(store_dir=tmp_path_factory.mktemp("served") / "store", port=free_port())
+    store = open_store(settings)
+    ingest([SEEDS], settings, store, embedder)
+    assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
+    blocks = app.build_app(settings, assistant)
+    blocks.launch(prevent_thread_lock=True, quiet=True, **app.launch_options(settings))
+    yield f"http://127.0.0.1:{settings.port}/", settings
+    blocks.close()
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh dev (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, served):
+    """A fresh tab on the page; any request to a host other than 127.0.0.1 is blocked and recorded."""
+    url, _ = served
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.outside = []
+
+    def guard(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            tab.outside.append(route.request.url)
+            route.abort()
+
+    tab.route("**/*", guard)
+    tab.goto(url)
+    tab.locator("#store-stats").get_by_text("articles").wait_for(timeout=WAIT_MS)
+    yield tab
+    context.close()
+
+
+def ask(tab, question: str) -> None:
+    tab.locator("#question textarea").fill(question)
+    tab.locator("#ask").click()
+
+
+def test_a_seed_question_shows_the_answer_and_its_dated_source(page):
+    assert "2 articles, 9 passages, dated 2023-05-01 to 2023-05-04" in page.locator("#store-stats").inner_text()
+    ask(page, CHECKPOINT_Q)
+    page.locator("#sources-panel .source-date").first.wait_for(timeout=WAIT_MS)
+    chat = page.locator("#chat")
+    assert "after Baku on April 23 set up a checkpoint" in chat.inner_text()
+    assert page.locator("#sources-panel .source-date").first.inner_text() == "2023-05-01"
+    assert "seeds/002_7e68630bb1f8edc4.txt" in page.locator("#sources-panel .source-file").first.inner_text()
+    assert "April 23" in page.locator("#sources-panel mark").first.inner_text()
+    chat.locator('a[href="#source-1"]').first.click()  # the [1] marker jumps to its source
+    assert page.url.endswith("#source-1")
+
+    page.locator("#order").get_by_text("date", exact=True).click()
+    page.locator("#sources-panel .timeline .tl-dot").first.wait_for(timeout=WAIT_MS)
+    assert "Answering with extractive" in page.locator("#backend-in-use").inner_text()
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "chat-page.png"), full_page=True)
+    assert page.outside == []
+
+
+def test_an_empty_question_and_a_refusal_are_shown_as_such(page):
+    page.locator("#ask").click()
+    page.locator("#status").get_by_text("Please type a question.").wait_for(timeout=WAIT_MS)
+    ask(page, "What is the population of Tokyo?")
+    page.locator("#chat").get_by_text("Not found in the articles.").wait_for(timeout=WAIT_MS)
+    assert page.locator("#sources-panel .source").count() == 0
+
+
+def test_an_uploaded_article_is_reported_and_then_answers(page, tmp_path):
+    article = tmp_path / "alat-ferry.txt"
+    article.write_text(NEW_ARTICLE)
+    page.locator("#add-articles").get_by_text("Add articles").first.click()
+    page.locator("#files input[type=file]").set_input_files(str(article))
+    page.locator("#files").get_by_text("alat-ferry.txt").first.wait_for(timeout=WAIT_MS)
+    page.locator("#add").click()
+    report = page.locator("#ingest-report")
+    report.get_by_text("added").first.wait_for(timeout=WAIT_MS)
+    assert "alat-ferry.txt" in report.inner_text() and "2023-06-12" in report.inner_text()
+    page.locator("#store-stats").get_by_text("2023-06-12").wait_for(timeout=WAIT_MS)
+
+    ask(page, NEW_QUESTION)
+    page.locator("#sources-panel .source-date", has_text="2023-06-12").first.wait_for(timeout=WAIT_MS)
+    assert "40 trucks a day" in page.locator("#chat").inner_text()
+    page.screenshot(path=str(OUTPUT / "chat-page-after-upload.png"), full_page=True)
+    assert page.outside == []
+
+
+def test_gradio_client_gets_a_cited_answer(served):
+    from gradio_client import Client
+
+    url, _ = served
+    client = Client(url, verbose=False)
+    result = client.predict(CHECKPOINT_Q, "", "", "", 3, "", api_name="/answer")
+    assert result["refused"] is False and "April 23" in result["text"] and "[1]" in result["text"]
+    assert result["citations"][0]["date"] == "2023-05-01"
+    assert result["citations"][0]["source"] == "seeds/002_7e68630bb1f8edc4.txt"
+
+
+def test_an_upload_named_with_a_path_stays_in_the_upload_folder(served, tmp_path):
+    import httpx
+    from gradio_client import Client
+
+    url, settings = served
+    body = NEW_ARTICLE.replace("Alat", "Sangachal")
+    sent = httpx.post(url + "gradio_api/upload",
+                      files={"files": ("../../../escaped.txt", body.encode(), "text/plain")}, timeout=30)
+    temp_path = sent.json()[0]
+    report, _ = Client(url, verbose=False).predict(
+        [{"path": temp_path, "orig_name": "../../../escaped.txt", "meta": {"_type": "gradio.FileData"}}],
+        api_name="/add_articles")
+    assert report.startswith("- **added** `escaped.txt` — 2023-06-12")
+    store_root = settings.store_dir.parent
+    written = [p for p in store_root.rglob("escaped.txt")]
+    assert written == [settings.store_dir / "uploads" / "escaped.txt"]
+    assert not any(p.name == "escaped.txt" for p in store_root.parent.iterdir())
