@@ -146,6 +146,10 @@ def test_gradio_client_gets_a_cited_answer(served):
     assert result["refused"] is False and "April 23" in result["text"] and "[1]" in result["text"]
     assert result["citations"][0]["date"] == "2023-05-01"
     assert result["citations"][0]["source"] == "seeds/002_7e68630bb1f8edc4.txt"
+    week = client.predict("What did the foreign ministers do this week?", as_of="2023-05-04", api_name="/answer")
+    assert week["date_window"] == "2023-04-27 to 2023-05-04 (from 'this week'), most recent first"
+    with pytest.raises(Exception, match="Please type a question"):
+        client.predict("   ", api_name="/answer")
 
 
 def test_an_upload_named_with_a_path_stays_in_the_upload_folder(served, tmp_path):
@@ -165,3 +169,36 @@ def test_an_upload_named_with_a_path_stays_in_the_upload_folder(served, tmp_path
     written = [p for p in store_root.rglob("escaped.txt")]
     assert written == [settings.store_dir / "uploads" / "escaped.txt"]
     assert not any(p.name == "escaped.txt" for p in store_root.parent.iterdir())
+
+
+def test_the_readme_run_command_seeds_an_empty_store_and_serves_answers(tmp_path):
+    """`python app.py` (what `make run` starts) on a fresh store: seeds/ go in first, then the page answers."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from gradio_client import Client
+
+    port = free_port()
+    env = dict(os.environ, NEWSQA_STORE_DIR=str(tmp_path / "store"), GRADIO_ANALYTICS_ENABLED="False")
+    log = tmp_path / "app.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        assert server.poll() is None, log.read_text()
+        result = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(CHECKPOINT_Q, api_name="/answer")
+        assert "April 23" in result["text"] and result["citations"][0]["date"] == "2023-05-01"
+        printed = log.read_text()
+        assert "is empty: ingesting seeds/" in printed and "2 added" in printed
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
