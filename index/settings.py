@@ -66,6 +66,10 @@ class Settings:
     ollama_model: str = _doc("Ollama model name.", default="qwen2.5:1.5b-instruct")
     timeout_s: float = _doc("Seconds before a backend or server call is abandoned.", default=60.0)
     judge: Judge = _doc("Faithfulness judge for python -m eval: local, openai, ollama or none.", default="local")
+    judge_model: str = _doc("Judge model: a GGUF path for local (empty: the assembled Qwen2.5 1.5B), a model name "
+                            "for openai/ollama (empty: openai_model / ollama_model).", default="")
+    judge_base_url: str = _doc("Endpoint of the openai/ollama judge (empty: openai_base_url / ollama_host).",
+                               default="")
     # the page
     host: str = _doc("Address the chat page binds to.", default="127.0.0.1")
     port: int = _doc("Port of the chat page.", default=7860)
