@@ -84,6 +84,26 @@ def test_seed_question_streams_a_cited_answer_with_its_dated_source(page):
     assert "<mark>The phone calls came amid heightened tensions" in sources and "April 23" in sources
 
 
+class StreamingAssistant:
+    """Streams like an LLM backend: text pieces, then the checked Answer."""
+
+    def __init__(self, real):
+        self.real, self.settings, self.store, self.embedder = real, real.settings, real.store, real.embedder
+
+    def answer_stream(self, question, **kwargs):
+        final = self.real.answer(question, **kwargs)
+        yield "Baku set up the checkpoint "
+        yield "on April 23 [1]."
+        yield final
+
+
+def test_pieces_stream_into_the_chat_before_the_checked_answer_replaces_them(seeded_settings, seeded_assistant):
+    page = Page(seeded_settings, AssistantPool(seeded_settings, StreamingAssistant(seeded_assistant)))
+    shown = [messages[-1]["content"] for messages, *_ in page.ask(CHECKPOINT_Q, [])]
+    assert shown[:3] == ["…", "Baku set up the checkpoint ", "Baku set up the checkpoint on April 23 [**[1]**](#source-1)."]
+    assert shown[-1].startswith("**\\[1\\]**")  # the final answer is followed by its sources box
+
+
 def test_a_refusal_is_shown_as_one_with_no_sources(page):
     messages, _, sources, citations, status = final(page.ask("What is the population of Tokyo?", [], "", "", ""))
     assert messages[-1]["content"].startswith("**Not found in the articles.** The articles do not say.")

@@ -39,7 +39,7 @@ def served(tmp_path_factory, embedder):
     from qa.assistant import Assistant
     from qa.synthesis import make_synthesizer
 
-    settings = Settings(store_dir=tmp_path_factory.mktemp("served") / "store", port=free_port())
+    settings = Settings(store_dir=tmp_path_factory.mktemp("served") / "store", port=free_port(), max_upload_mb=1)
     store = open_store(settings)
     ingest([SEEDS], settings, store, embedder)
     assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
@@ -169,6 +169,16 @@ def test_an_upload_named_with_a_path_stays_in_the_upload_folder(served, tmp_path
     written = [p for p in store_root.rglob("escaped.txt")]
     assert written == [settings.store_dir / "uploads" / "escaped.txt"]
     assert not any(p.name == "escaped.txt" for p in store_root.parent.iterdir())
+
+
+def test_an_upload_over_the_size_limit_is_refused_by_the_server(served):
+    import httpx
+
+    url, settings = served
+    sent = httpx.post(url + "gradio_api/upload", timeout=30,
+                      files={"files": ("huge.txt", b"date: 2023-06-01\n\n" + b"x" * 1_100_000, "text/plain")})
+    assert sent.status_code == 413 and "huge.txt" not in sent.text
+    assert not (settings.store_dir / "uploads" / "huge.txt").exists()
 
 
 def test_the_readme_run_command_seeds_an_empty_store_and_serves_answers(tmp_path):
