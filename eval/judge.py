@@ -157,12 +157,17 @@ def local_complete(settings: Settings) -> tuple[str, Complete]:
         path = Path(default_model_path(settings))
     if not path.is_file():
         raise JudgeError(f"no judge model at {path}: run python -m qa.models get, or set NEWSQA_JUDGE_MODEL")
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=settings.llamacpp_ctx, n_threads=settings.llamacpp_threads or None,
-                          seed=0, verbose=False)
+    # One Llama per RAGAS step (statements, verdicts): the weights are memory-mapped once and shared, and each
+    # context keeps its step's long fixed prompt prefix (instruction, schema, example) evaluated between calls.
+    contexts: dict[str, Any] = {}
 
     def complete(messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
-        out = llm.create_chat_completion(messages=messages, temperature=0.0, max_tokens=MAX_TOKENS,
-                                         response_format={"type": "json_object", "schema": schema})
+        step = str(schema.get("title", ""))
+        if step not in contexts:
+            contexts[step] = llama_cpp.Llama(model_path=str(path), n_ctx=settings.llamacpp_ctx, seed=0,
+                                             n_threads=settings.llamacpp_threads or None, verbose=False)
+        out = contexts[step].create_chat_completion(messages=messages, temperature=0.0, max_tokens=MAX_TOKENS,
+                                                    response_format={"type": "json_object", "schema": schema})
         return out["choices"][0]["message"]["content"] or ""
 
     return f"local:{path.name}", complete

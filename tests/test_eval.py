@@ -301,3 +301,100 @@ def test_cli_runs_the_bundled_set_and_compares(tmp_path):
     first = json.loads(runs[0].read_text())
     assert first["aggregates"]["questions"] == 4 and first["judge"]["status"] == "none"
     assert main(["--compare", str(runs[0]), str(runs[1])]) == 0
+
+
+# --- the judge -----------------------------------------------------------------------------------------------
+
+def test_calibration_cases_are_balanced_with_one_planted_error_each():
+    from eval.judge import load_cases
+
+    articles = [re.sub(r"\s+", " ", p.read_text()) for p in (ROOT / "seeds").glob("*.txt")]
+    cases = load_cases()
+    assert len(cases) >= 24 and len({c["id"] for c in cases}) == len(cases)
+    faithful = [c for c in cases if c["label"] == "faithful"]
+    assert len(faithful) * 2 == len(cases) and all(c["error"] is None for c in faithful)
+    errors = [c["error"] for c in cases if c["label"] == "unfaithful"]
+    assert set(errors) == {"wrong date", "wrong number", "added claim", "swapped name", "other article"}
+    for case in cases:
+        assert all(any(p in a for a in articles) for p in case["retrieved_contexts"]), case["id"]
+
+
+def _fake_complete(verdicts):
+    """A judge model that splits the answer at ', and' and gives the verdicts it is told to."""
+    def complete(messages, schema):
+        prompt = messages[-1]["content"]
+        if schema["title"] == "Statements":
+            answer = json.loads(prompt.rsplit("input: ", 1)[1].rsplit("Output:", 1)[0])["answer"]
+            return json.dumps({"statements": answer.split(", and ")})
+        count = schema["properties"]["statements"]["minItems"]
+        return json.dumps({"statements": [{"statement": "s", "reason": "r", "verdict": v} for v in verdicts[:count]]})
+    return complete
+
+
+@pytest.mark.parametrize("verdicts, response, expected", [
+    ([1, 1], "Baku set up a checkpoint, and it did so on April 23 [1].", 1.0),
+    ([1, 0], "Baku set up a checkpoint, and it did so on April 25 [1].", 0.5),
+    ([0], "Baku set up nothing [1].", 0.0),
+])
+def test_judge_runs_ragas_faithfulness_through_the_schema(verdicts, response, expected):
+    from eval.judge import Judge
+
+    score = Judge("fake", _fake_complete(verdicts)).faithfulness("When?", response, ["Baku on April 23 set up a checkpoint."])
+    assert score.value == expected and score.note == ""
+
+
+def test_judge_output_that_breaks_the_schema_is_nan_with_a_reason():
+    from eval.judge import Judge
+
+    score = Judge("fake", lambda messages, schema: '{"statements": []}').faithfulness("q", "a [1]", ["p"])
+    assert math.isnan(score.value) and "does not fit the schema" in score.note
+
+
+def test_tight_schemas_bound_statements_and_verdicts():
+    from eval.judge import MAX_CHARS, MAX_STATEMENTS, statements_model, verdicts_model
+
+    statements = statements_model().model_json_schema()["properties"]["statements"]
+    assert statements["maxItems"] == MAX_STATEMENTS and statements["items"]["maxLength"] == MAX_CHARS
+    verdicts = verdicts_model(3).model_json_schema()
+    assert verdicts["properties"]["statements"]["minItems"] == verdicts["properties"]["statements"]["maxItems"] == 3
+    assert verdicts["$defs"]["Verdict"]["properties"]["verdict"]["enum"] == [0, 1]
+
+
+def test_calibration_agreement_counts_nan_as_a_miss():
+    from eval.judge import JudgeScore, calibrate_judge
+
+    scores = iter([1.0, 0.5, float("nan"), 1.0])
+    judge = SimpleNamespace(name="fake", faithfulness=lambda *a: JudgeScore(next(scores)))
+    cases = [{"id": str(i), "user_input": "q", "response": "a", "retrieved_contexts": ["p"], "label": label}
+             for i, label in enumerate(["faithful", "unfaithful", "unfaithful", "unfaithful"])]
+    result = calibrate_judge(judge, cases, progress=False)
+    assert [r["agrees"] for r in result["rows"]] == [True, True, False, False]
+    assert result["agreement"] == 0.5 and result["judge"] == "fake"
+
+
+def test_a_judge_that_cannot_load_costs_only_faithfulness(capsys):
+    from eval.__main__ import make_run_judge
+    from index.settings import Settings
+
+    judge, info = make_run_judge(Settings(judge="local", judge_model="/nonexistent/model.gguf"))
+    assert judge is None and info["status"].startswith("unavailable: ")
+    assert "Faithfulness skipped" in capsys.readouterr().err
+
+
+def test_a_judge_that_cannot_be_reached_gives_nan_per_question(seeded_assistant):
+    from eval.__main__ import evaluate, make_run_judge
+    from index.settings import Settings
+
+    judge, info = make_run_judge(Settings(judge="ollama", judge_base_url="http://127.0.0.1:9", timeout_s=5))
+    assert info == {"name": "ollama:qwen2.5:1.5b-instruct@http://127.0.0.1:9", "status": "ok"}
+    row = evaluate(load_dataset().items[:1], seeded_assistant, judge=judge, progress=False)[0]
+    assert math.isnan(row.faithfulness) and "ollama judge at http://127.0.0.1:9 failed" in row.faithfulness_note
+    assert row.correct                                                    # the judge-free figures stand
+
+
+@pytest.mark.parametrize("judge", ["local", "none"])
+def test_generate_says_it_needs_a_capable_llm(judge, capsys):
+    from eval.__main__ import main
+
+    assert main(["generate"], environ={"NEWSQA_JUDGE": judge}) == 2
+    assert "generate needs a capable LLM: set NEWSQA_JUDGE=openai" in capsys.readouterr().err
