@@ -82,7 +82,8 @@ class Widgets:
 
 def build_app(settings: Settings, assistant: Any = None) -> Any:
     """The page as a gr.Blocks, not launched; the assistant (else `qa.get_assistant(settings)`) is built on first
-    use, so building the page does no work."""
+    use, so building the page does no work. Serve it with `app.launch(**launch_options(settings))`, which adds
+    the page's CSS and theme (Gradio 6 takes them at launch) and the exposure checks."""
     offline_environment()
     import gradio as gr
 

@@ -138,7 +138,7 @@ class Page:
             messages[-1] = {"role": "assistant", "content": f"**{_sentence(str(exc))}**"}
             yield messages, "", render.EMPTY_SOURCES, [], ""
         except Exception as exc:  # a backend or store failure: say so, keep the page usable
-            reason = redact(str(exc) or type(exc).__name__, extra=[self.settings.auth])
+            reason = redact(str(exc) or type(exc).__name__, extra=self._secrets())
             log.warning("answering failed with backend %r: %s", backend, reason)
             messages[-1] = {"role": "assistant", "content":
                             f"**The {backend or self.settings.backend} backend failed:** {render.md_escape(reason)}\n\n"
@@ -166,8 +166,12 @@ class Page:
         except (QuestionError, ValueError) as exc:
             raise gr.Error(_sentence(str(exc))) from None
         except Exception as exc:
-            raise gr.Error(f"the answer backend failed: {redact(str(exc), extra=[self.settings.auth])}") from None
+            raise gr.Error(f"the answer backend failed: {redact(str(exc), extra=self._secrets())}") from None
         return answer_record(result)
+
+    def _secrets(self) -> list[str]:
+        """The page's own password (NEWSQA_AUTH), whole and alone, besides the environment's keys."""
+        return [self.settings.auth, self.settings.auth.partition(":")[2]]
 
     def resort(self, citations: list[Citation] | None, order: str) -> str:
         return render.sources_html(citations or [], _order(order))

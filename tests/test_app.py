@@ -160,7 +160,7 @@ def test_chat_history_in_gradio_6_shape_becomes_plain_turns():
 
 class BrokenBackend:
     def answer_stream(self, question, **kwargs):
-        raise ConnectionError(f"http://127.0.0.1:9/v1 refused the connection (api key {SECRET})")
+        raise ConnectionError(f"http://127.0.0.1:9/v1 refused the connection (api key {SECRET}, pw hunter2-pw)")
         yield  # a generator, like the real ones
 
 
@@ -180,11 +180,13 @@ class WithBrokenBackend:
 def test_a_backend_failure_is_shown_without_secrets_and_the_next_question_works(seeded_settings,
                                                                                 seeded_assistant, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    page = Page(seeded_settings, AssistantPool(seeded_settings, WithBrokenBackend(seeded_assistant)))
+    settings = seeded_settings.replace(auth="ann:hunter2-pw")
+    page = Page(settings, AssistantPool(settings, WithBrokenBackend(seeded_assistant)))
     messages, *_, status = final(page.ask(CHECKPOINT_Q, [], backend="openai"))
     failure = messages[-1]["content"]
     assert failure.startswith("**The openai backend failed:**") and "refused the connection" in failure
-    assert SECRET not in failure and "api key \\*\\*\\*" in failure
+    assert SECRET not in failure and "hunter2" not in failure
+    assert "(api key \\*\\*\\*, pw \\*\\*\\*)" in failure
     assert status == "The last question failed; the page still works."
     messages, *_ = final(page.ask(CHECKPOINT_Q, messages, backend="extractive"))
     assert "April 23" in messages[-2]["content"]
