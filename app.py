@@ -145,8 +145,8 @@ def build_filters(gr: Any, settings: Settings) -> tuple[Any, ...]:
 
     with gr.Accordion("Filters and answer backend", open=False, elem_id="filters"):
         with gr.Row():
-            as_of = gr.Textbox(label="As of", placeholder="YYYY-MM-DD (today)", elem_id="as-of",
-                               info="'this week', 'last month' are read from this date")
+            # "this week", "last month" in a question are read from this date
+            as_of = gr.Textbox(label="As of", placeholder="YYYY-MM-DD (default: today)", elem_id="as-of")
             date_from = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD", elem_id="date-from")
             date_to = gr.Textbox(label="Published to", placeholder="YYYY-MM-DD", elem_id="date-to")
         with gr.Row():
