@@ -65,6 +65,11 @@ class Settings:
     ollama_host: str = _doc("Ollama server URL.", default="http://127.0.0.1:11434")
     ollama_model: str = _doc("Ollama model name.", default="qwen2.5:1.5b-instruct")
     timeout_s: float = _doc("Seconds before a backend or server call is abandoned.", default=60.0)
+    # defaults chosen on labelled sentences: see qa/citations.py (MIN_OVERLAP, MIN_SIMILARITY)
+    citation_min_overlap: float = _doc("A generated sentence needs this share of its terms in the passage it "
+                                       "cites (else the similarity below) to be kept.", default=0.7)
+    citation_min_similarity: float = _doc("...or this embedding similarity to a sentence of that passage.",
+                                          default=0.6)
     judge: Judge = _doc("Faithfulness judge for python -m eval: local, openai, ollama or none.", default="local")
     judge_model: str = _doc("Judge model: a GGUF path for local (empty: the assembled Qwen2.5 1.5B), a model name "
                             "for openai/ollama (empty: openai_model / ollama_model).", default="")

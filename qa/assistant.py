@@ -80,7 +80,8 @@ class Assistant:
                history: Sequence[Any] | None = None) -> Answer:
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        standalone = condense(question, history)
+        # a generative synthesizer condenses follow-ups with its model; the extractive one has the rules
+        standalone = getattr(self.synthesizer, "condense", condense)(question, history)
         kwargs = dict(as_of=as_of, date_from=date_from, date_to=date_to, top_k=top_k)
         passages, window = self.retrieve(standalone, **kwargs)
         result = self.synthesizer.synthesize(standalone, passages)

@@ -1,0 +1,263 @@
+"""A generated answer, checked: numbered passages -> TextModel -> refusal? -> qa.citations -> prune -> Answer.
+
+Each backend (qa/backends/*.py) only moves text: it provides a `TextModel` and calls `make_generative`. What a
+user sees is always checked: unsupported sentences are removed (listed in `Answer.pruned`), and when nothing
+survives, or the backend is down, slow or returns garbage, the extractive answer is shown with a notice.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+from index.sentences import sentences
+from index.settings import Settings
+from index.terms import terms
+from qa.citations import CitationCheck, check_answer
+from qa.conversation import MIN_STANDALONE_TERMS, condense as condense_by_rules, is_follow_up, user_turns
+from qa.prompts import REFUSAL_SENTENCE, answer_prompt, condense_prompt, passage_block
+from qa.results import Answer, Citation, Passage, Pruned
+
+log = logging.getLogger(__name__)
+
+# The model's refusal, however it words the fixed sentence: "The articles do not say." / "The passages don't
+# contain ..." at the start of its reply.
+REFUSAL_PATTERN = re.compile(r"^\W*(the )?(news )?(articles|passages)( provided)? (do not|don't|does not|doesn't) "
+                             r"(say|contain|mention|provide|state|include)", re.I)
+MAX_CONDENSED_CHARS = 300     # a longer "rewritten question" is the model answering instead
+HISTORY_TURNS = 4             # messages of the conversation the condense prompt sees
+
+
+class TextModel(Protocol):
+    """What an LLM backend must do, and nothing more: stream the reply to one prompt. Called once per answer and
+    once per follow-up question to condense; may raise any exception (the synthesizer falls back)."""
+
+    def stream(self, prompt: str, *, timeout_s: float) -> Iterator[str]: ...
+
+
+class Fallback(Protocol):
+    name: str
+
+    def synthesize(self, question: str, passages: Sequence[Passage]) -> Answer: ...
+
+
+def within(pieces: Callable[[], Iterator[str]], timeout_s: float) -> Iterator[str]:
+    """The pieces `pieces()` yields, run in a worker thread, with a TimeoutError once timeout_s has passed in
+    total even when the backend blocks (a server that accepts and never answers). The worker is told to stop and
+    quits at its next piece; a backend stuck inside one call is abandoned, not waited for."""
+    out: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def work() -> None:
+        iterator = None
+        try:
+            iterator = pieces()
+            for piece in iterator:
+                if stop.is_set():
+                    break
+                out.put(("piece", piece))
+            out.put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 -- handed to the consumer, which decides
+            out.put(("error", exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close:
+                close()
+
+    threading.Thread(target=work, name="newsqa-generate", daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                kind, value = out.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"no complete answer within {timeout_s:g} s (NEWSQA_TIMEOUT_S)") from None
+            if kind == "piece":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+
+
+def describe(exc: BaseException) -> str:
+    """One plain line for the user: the exception's message, with its type when the message is empty."""
+    text = " ".join(str(exc).split())[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def is_refusal(text: str) -> bool:
+    return bool(REFUSAL_PATTERN.match(text.strip()))
+
+
+def clean_reply(text: str) -> str:
+    """The reply without chat debris: a leading 'Answer:', surrounding quotes, markdown emphasis."""
+    text = re.sub(r"^\s*(answer|response)\s*:\s*", "", text.strip(), flags=re.I)
+    text = text.replace("**", "").strip()
+    return text[1:-1].strip() if len(text) > 1 and text[0] == text[-1] == '"' else text
+
+
+def source_text(passage: Passage) -> str:
+    """A passage as the citation check reads it: title and date (the model sees them too) and the text."""
+    return f"{passage.title} ({passage.date})\n{passage.text}"
+
+
+def quote_for(claim: str, passage: Passage) -> str:
+    """The passage's sentence that shares most terms with a claim: what the page highlights."""
+    own = set(terms(claim))
+    return max(sentences(passage.text) or [passage.text], key=lambda s: len(own & set(terms(s))))
+
+
+def renumber(check: CitationCheck, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+    """Checked text with markers renumbered 1..m by first use, and the citations they point at, with quotes."""
+    order: dict[int, int] = {}
+    quotes: dict[int, list[str]] = {}
+    for s in check.sentences:
+        if not s.supported:
+            continue
+        claim = re.sub(r"\s*(\[\d+\])+$", "", s.sentence)
+        for n in s.cited:
+            order.setdefault(n, len(order) + 1)
+            quote = quote_for(claim, passages[n - 1])
+            if quote not in quotes.setdefault(n, []):
+                quotes[n].append(quote)
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]", check.text)
+    citations = [Citation.from_passage(new, passages[old - 1], tuple(quotes[old])) for old, new in order.items()]
+    return text, citations
+
+
+def embedding_similarity(embedder) -> Callable[[str, str], float]:
+    """Cosine similarity with the embedder already loaded (vectors are unit length), each text embedded once."""
+    vector = lru_cache(maxsize=4096)(embedder.embed_query)
+    return lambda a, b: float(sum(x * y for x, y in zip(vector(a), vector(b))))
+
+
+class GenerativeSynthesizer:
+    """An LLM answer whose every sentence is checked against the passage it cites (see the module doc)."""
+
+    def __init__(self, name: str, model: TextModel, fallback: Fallback, *, timeout_s: float,
+                 similarity: Callable[[str, str], float] | None = None, min_overlap: float, min_similarity: float
+                 ) -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        self.name = name
+        self.model = model
+        self.fallback = fallback
+        self.timeout_s = timeout_s
+        self.similarity = similarity
+        self.min_overlap = min_overlap
+        self.min_similarity = min_similarity
+
+    # -- called by Assistant -------------------------------------------------------------------------------------
+    def synthesize(self, question: str, passages: Sequence[Passage]) -> Answer:
+        if not passages:
+            return self.fallback.synthesize(question, passages)
+        try:
+            reply = "".join(self.generate(question, passages))
+        except Exception as exc:  # noqa: BLE001 -- any backend failure becomes a notice, never a crash
+            return self.fall_back(question, passages, f"the {self.name} backend failed ({describe(exc)})")
+        return self.finish(question, passages, reply)
+
+    def stream(self, assistant, question: str, *, history: Sequence[Any] | None = None,
+               **kwargs: Any) -> Iterator[str | Answer]:
+        """Assistant.answer_stream: the reply's pieces as generated, then the checked Answer."""
+        from qa.assistant import clean_question
+
+        started = time.perf_counter()
+        question = clean_question(question, assistant.settings.max_question_chars)
+        standalone = self.condense(question, history)
+        passages, window = assistant.retrieve(standalone, **kwargs)
+        pieces: list[str] = []
+        result: Answer | None = None
+        if passages:
+            try:
+                for piece in self.generate(standalone, passages):
+                    pieces.append(piece)
+                    yield piece
+            except Exception as exc:  # noqa: BLE001
+                result = self.fall_back(standalone, passages, f"the {self.name} backend failed ({describe(exc)})")
+        if result is None:
+            result = (self.finish(standalone, passages, "".join(pieces)) if passages
+                      else self.fallback.synthesize(standalone, passages))
+        yield replace(result, question=question, standalone_question=standalone, date_window=window,
+                      seconds=time.perf_counter() - started)
+
+    def condense(self, question: str, history: Sequence[Any] | None) -> str:
+        """A follow-up rewritten by the model into a standalone question; the rule-based one if the model fails
+        or answers instead."""
+        if not user_turns(history) or not is_follow_up(question):
+            return question
+        try:
+            reply = "".join(within(lambda: self.model.stream(condense_prompt(question, recent_turns(history)),
+                                                             timeout_s=self.timeout_s), self.timeout_s))
+        except Exception as exc:  # noqa: BLE001
+            log.warning("the %s backend could not condense a follow-up (%s); using the rules", self.name,
+                        describe(exc))
+            return condense_by_rules(question, history)
+        line = next((clean_reply(s) for s in reply.splitlines() if s.strip()), "")
+        line = re.sub(r"^(rewritten|standalone) question\s*:\s*", "", line, flags=re.I).strip()
+        if len(terms(line)) < MIN_STANDALONE_TERMS or len(line) > MAX_CONDENSED_CHARS:
+            return condense_by_rules(question, history)
+        return line
+
+    # -- the steps -----------------------------------------------------------------------------------------------
+    def generate(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        blocks = [passage_block(n, p.title, p.date, p.text) for n, p in enumerate(passages, start=1)]
+        prompt = answer_prompt(question, blocks)
+        return within(lambda: self.model.stream(prompt, timeout_s=self.timeout_s), self.timeout_s)
+
+    def finish(self, question: str, passages: Sequence[Passage], reply: str) -> Answer:
+        """The reply checked: a refusal, or the supported sentences with renumbered citations, or the fallback."""
+        reply = clean_reply(reply)
+        if not reply:
+            return self.fall_back(question, passages, f"the {self.name} backend returned an empty answer")
+        if is_refusal(reply):
+            return Answer(question=question, text=REFUSAL_SENTENCE, citations=[], refused=True, backend=self.name)
+        lines, refusals = [], []
+        for line in reply.splitlines():
+            parts = sentences(line)
+            refusals += [s for s in parts if is_refusal(s)]
+            lines.append(" ".join(s for s in parts if not is_refusal(s)))
+        check = check_answer("\n".join(lines), [source_text(p) for p in passages],
+                             similarity=self.similarity, min_overlap=self.min_overlap,
+                             min_similarity=self.min_similarity)
+        pruned = check.pruned + [Pruned(s, "a refusal inside an answer") for s in refusals]
+        if not check.text:
+            notice = (f"none of the {len(check.sentences)} sentences of the {self.name} answer is supported by "
+                      "the passage it cites" if check.sentences else f"the {self.name} backend returned no sentence")
+            return replace(self.fall_back(question, passages, notice), pruned=pruned)
+        text, citations = renumber(check, passages)
+        return Answer(question=question, text=text, citations=citations, refused=False, backend=self.name,
+                      pruned=pruned)
+
+    def fall_back(self, question: str, passages: Sequence[Passage], reason: str) -> Answer:
+        log.warning("%s; showing the extractive answer", reason)
+        answer = self.fallback.synthesize(question, passages)
+        return replace(answer, notice=f"{reason}; showing the {self.fallback.name} answer")
+
+
+def recent_turns(history: Sequence[Any] | None) -> list[tuple[str, str]]:
+    """(role, text) of the last few messages, from Gradio messages or (user, assistant) pairs."""
+    turns: list[tuple[str, str]] = []
+    for turn in history or []:
+        if isinstance(turn, dict) and isinstance(turn.get("content"), str):
+            turns.append((str(turn.get("role", "user")), turn["content"]))
+        elif isinstance(turn, (list, tuple)) and len(turn) == 2:
+            turns += [(role, text) for role, text in zip(("user", "assistant"), turn) if isinstance(text, str)]
+    return turns[-HISTORY_TURNS:]
+
+
+def make_generative(name: str, model: TextModel, settings: Settings, fallback: Fallback,
+                    embedder=None) -> GenerativeSynthesizer:
+    """What every backend's make_synthesizer ends with: the model, checked with the settings' thresholds."""
+    return GenerativeSynthesizer(name, model, fallback, timeout_s=settings.timeout_s,
+                                 similarity=embedding_similarity(embedder) if embedder is not None else None,
+                                 min_overlap=settings.citation_min_overlap,
+                                 min_similarity=settings.citation_min_similarity)
