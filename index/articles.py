@@ -58,10 +58,19 @@ def article_id(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
+_DATELINE = re.compile(r"^\s*(?:[A-Z][\w.,'’ -]{0,40}?\s*)?(?:\(CNN(?: Business)?\)|CNN(?: Business)?)?\s*[—–]\s*|"
+                       r"^\s*(?:[A-Z][\w.,'’ -]{0,40}?\s*)?\(CNN(?: Business)?\)\s*")
+_BOILERPLATE = re.compile(r"^(click here|advertisement|watch:|read more|this story is part of|\d+\. how relevant)|"
+                          r"sign up|subscribe|newsletter|in your inbox", re.I)
+
+
 def first_sentence(text: str, limit: int = 120) -> str:
-    """A title for an untitled article: its first sentence, shortened at a word boundary."""
-    found = sentences(text[:2000])
-    sentence = found[0] if found else text.strip()
+    """A title for an untitled article: its first real sentence (datelines such as "New York CNN —" and
+    newsletter plugs skipped), shortened at a word boundary."""
+    candidates = [c for c in (_DATELINE.sub("", s).strip() for s in sentences(text[:3000]))
+                  if c and not _BOILERPLATE.search(c)]
+    sentence = next((c for c in candidates if len(c.split()) >= 4), candidates[0] if candidates else "")
+    sentence = sentence or " ".join(text.split())[:limit]
     if len(sentence) <= limit:
         return sentence
     return sentence[:limit].rsplit(" ", 1)[0] + "…"

@@ -48,6 +48,14 @@ class Settings:
                               default=1.0)
     recency_half_life_days: float = _doc("Half-life of the recency boost for 'recently'/'this week' questions.",
                                          default=7.0)
+    as_of_half_life_days: float = _doc("Half-life of a milder recency boost for any question asked with an explicit "
+                                       "as_of (0 turns it off: relevance alone).", default=30.0)
+    recency_floor: float = _doc("Lowest recency factor: an old article keeps at least this share of its score.",
+                                default=0.5)
+    rrf_k: int = _doc("Reciprocal-rank-fusion constant: lower trusts the top ranks of each list more.", default=10)
+    candidates: int = _doc("Candidates each of vector and BM25 search fetch before fusion.", default=40)
+    article_support: float = _doc("Share of the best other chunk of the same article added to a chunk's score "
+                                  "(articles about the story beat digests that mention it once).", default=0.5)
     min_similarity: float = _doc("Refuse when the best passage's cosine similarity is below this.", default=0.30)
     min_coverage: float = _doc("Refuse when the answer covers less than this IDF-weighted share of the "
                                "question's key terms.", default=0.45)

@@ -73,6 +73,7 @@ class Assistant:
         as_of_day = parse_iso(as_of, "as_of") or dt.date.today()
         window = make_window(question, as_of_day, parse_iso(date_from, "date_from"), parse_iso(date_to, "date_to"),
                              from_question=from_question)
+        window = replace(window, anchored=as_of is not None)
         return self.retriever.retrieve(question, window, top_k or self.settings.top_k), window
 
     def answer(self, question: str, *, as_of: str | dt.date | None = None, date_from: str | dt.date | None = None,

@@ -16,8 +16,11 @@ def user_turns(history: Sequence[Any] | None) -> list[str]:
     out: list[str] = []
     for turn in history or []:
         if isinstance(turn, dict):
-            if turn.get("role") == "user" and isinstance(turn.get("content"), str):
-                out.append(turn["content"])
+            content = turn.get("content")
+            if isinstance(content, list):   # Gradio 6: a list of parts, e.g. [{"type": "text", "text": ...}]
+                content = " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+            if turn.get("role") == "user" and isinstance(content, str):
+                out.append(content)
         elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
             out.append(turn[0])
     return out

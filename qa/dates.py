@@ -23,7 +23,7 @@ _COUNT = r"(\d+|a couple of|a few|several|an?|one|two|three|four|five|six|seven|
 _YEAR_HINT: ContextVar[str | None] = ContextVar("year_hint", default=None)  # the one year a question names
 REPORT_LAG_DAYS = 7      # an event "on May 1" is reported that day or within the week after
 RECENT_WORDS = re.compile(r"\b(recent|recently|latest|lately|newest|most recent|this week|past week|"
-                          r"last few days|past few days|these days|right now|currently|just|new|so far)\b")
+                          r"last few days|past few days|these days|right now|currently|so far)\b")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class DateWindow:
     as_of: dt.date
     recency: bool = False
     phrases: tuple[str, ...] = ()
+    anchored: bool = False   # as_of was given by the user, not defaulted to today
 
     @property
     def is_open(self) -> bool:

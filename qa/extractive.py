@@ -17,6 +17,7 @@ MAX_SENTENCES = 2
 SECOND_SENTENCE_RATIO = 0.75   # a second sentence must score at least this share of the best
 NEIGHBOUR_WEIGHT = 0.35        # a sentence inherits this share of its neighbours' term overlap (topic carry-over)
 TYPE_BONUS = 0.25              # the sentence holds the kind of thing asked for (a date for "when", ...)
+PASSAGE_WEIGHT = 0.15         # how much the passage's retrieval score scales its sentences
 WRONG_TYPE_FACTOR = 0.6       # "how many" answered by a sentence without a number is probably not the answer
 QUESTION_WORDS = frozenset("what which who whom whose when where why how date number".split())
 REFUSAL = "The articles do not say."
@@ -32,7 +33,14 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
               re.compile(r"\b(in|at|near|outside|inside|from)\s+(the\s+)?[A-Z][a-z]+")),
     "person": (re.compile(r"\b(who|whom|whose)\b", re.I),
                re.compile(r"\b[A-Z][a-z]+\s+[A-Z][a-z]+")),
+    "entity": (re.compile(r"\b(which|what)\s+(?:\w+\s+){0,2}?(team|company|country|nation|state|city|show|series|"
+                          r"movie|film|airline|automaker|carmaker|retailer|firm|brand|group|party|continent|"
+                          r"organization|agency|league|network|app|player|singer|band|artist|leader|official|"
+                          r"senator|governor|university|school|club|bank|newspaper|celebrity|actor|actress|"
+                          r"athlete|star|country's|head of state)\b", re.I),
+               re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z]+")),
 }
+NAMED_KINDS = ("place", "person", "entity")   # the answer must name something the question does not
 
 
 @dataclass(frozen=True)
@@ -63,10 +71,22 @@ def coverage(q_terms: Sequence[str], text_terms: set[str], idf: Mapping[str, flo
 
 
 def answer_type(question: str) -> str | None:
-    for name, (asks, _) in ANSWER_TYPES.items():
+    for name, (asks, _) in sorted(ANSWER_TYPES.items(), key=lambda kv: kv[0] != "entity"):
         if asks.search(question):
             return name
     return None
+
+
+def fits_type(kind: str | None, sentence: str, question: str) -> bool:
+    """Does the sentence hold the kind of thing asked for? For names: one that is not already in the question."""
+    if kind is None:
+        return True
+    if kind in NAMED_KINDS:
+        asked = set(words(question))
+        names = re.findall(r"(?<=[\s“\"(])[A-Z][a-zA-Z.&-]+", " " + sentence[1:])
+        if not any(w not in asked for n in names for w in words(n)):
+            return False
+    return bool(ANSWER_TYPES[kind][1].search(sentence))
 
 
 def score_sentences(question: str, passages: Sequence[Passage], idf: Mapping[str, float]) -> list[Scored]:
@@ -83,25 +103,30 @@ def score_sentences(question: str, passages: Sequence[Passage], idf: Mapping[str
             neighbours = max(own[si - 1] if si else 0.0, own[si + 1] if si + 1 < len(own) else 0.0)
             # the question's own words answer nothing: a sentence must hold something beyond them
             novel = len(set(words(passage.text[s:e])) - set(words(question))) >= 3
-            fits = kind is None or bool(ANSWER_TYPES[kind][1].search(passage.text[s:e]))
+            fits = fits_type(kind, passage.text[s:e], question)
             bonus = TYPE_BONUS if kind and fits else 0.0
             total = (own[si] + NEIGHBOUR_WEIGHT * neighbours + bonus) * (1.0 if novel else 0.3)
             total *= 1.0 if fits else WRONG_TYPE_FACTOR
-            total *= 0.85 + 0.15 * passage.score
+            total *= (1.0 - PASSAGE_WEIGHT) + PASSAGE_WEIGHT * passage.score
             scored.append(Scored(pi, s, e, total, own[si]))
     return sorted(scored, key=lambda x: x.score, reverse=True)
 
 
-def choose(scored: Sequence[Scored]) -> list[Scored]:
-    """The best sentence, plus the runner-up when it scores close and is not a repeat."""
+def choose(scored: Sequence[Scored], passages: Sequence[Passage]) -> list[Scored]:
+    """The best sentence, plus the runner-up when it scores close and is not a repeat (syndicated copies of one
+    story carry the same sentence)."""
     if not scored:
         return []
+    seen = {" ".join(words(scored[0].text(passages)))}
     picked = [scored[0]]
     for candidate in scored[1:]:
         if len(picked) == MAX_SENTENCES or candidate.score < SECOND_SENTENCE_RATIO * scored[0].score:
             break
-        if not any(c.passage_index == candidate.passage_index and c.start == candidate.start for c in picked):
-            picked.append(candidate)
+        key = " ".join(words(candidate.text(passages)))
+        if key in seen:
+            continue
+        seen.add(key)
+        picked.append(candidate)
     return picked
 
 
@@ -119,7 +144,7 @@ class ExtractiveSynthesizer:
     def synthesize(self, question: str, passages: Sequence[Passage]) -> Answer:
         q_terms = question_terms(question)
         idf = self.idf(q_terms)
-        picked = choose(score_sentences(question, passages, idf))
+        picked = choose(score_sentences(question, passages, idf), passages)
         if not picked or not self.answerable(q_terms, [passages[p.passage_index] for p in picked], idf, picked,
                                              passages):
             return Answer(question=question, text=REFUSAL, citations=[], refused=True, backend=self.name)

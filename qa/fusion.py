@@ -41,3 +41,25 @@ def top_per_group(items: Sequence[str], group_of: Mapping[str, str], per_group: 
             if len(out) == limit:
                 break
     return out
+
+
+def article_support(scores: Mapping[str, float], article_of: Mapping[str, str], weight: float) -> dict[str, float]:
+    """Each chunk's score plus `weight` x the best score among the other chunks of its article.
+
+    An article about the story has several chunks that match; a digest that mentions it once has one. The
+    bonus lets the former win the tie, without letting a long article win on length alone (only one other
+    chunk counts).
+    """
+    best: dict[str, list[float]] = {}
+    for cid, score in scores.items():
+        top = best.setdefault(article_of[cid], [0.0, 0.0])
+        if score > top[0]:
+            top[0], top[1] = score, top[0]
+        elif score > top[1]:
+            top[1] = score
+    out = {}
+    for cid, score in scores.items():
+        first, second = best[article_of[cid]]
+        other = second if score == first else first
+        out[cid] = score + weight * other
+    return out

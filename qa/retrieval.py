@@ -11,12 +11,12 @@ from index.embedder import Embedder
 from index.settings import Settings
 from index.store import Store
 from qa.dates import DateWindow
-from qa.fusion import reciprocal_rank_fusion, recency_factor, top_per_group
+from qa.fusion import article_support, reciprocal_rank_fusion, recency_factor, top_per_group
 from qa.results import Passage
 
 CANDIDATES_PER_K = 4   # each side fetches top_k x this before fusion
-MIN_CANDIDATES = 20
-PER_ARTICLE = 2        # at most this many passages of one article, so top-k spans several articles
+PER_ARTICLE = 2
+RERANK_DEPTH = 30      # candidates whose sentences are scored against the question        # at most this many passages of one article, so top-k spans several articles
 
 
 class HybridRetriever:
@@ -32,7 +32,7 @@ class HybridRetriever:
             return []
         date_min = date_number(window.start) if window.start else None
         date_max = date_number(window.end) if window.end else None
-        fetch = max(MIN_CANDIDATES, top_k * CANDIDATES_PER_K)
+        fetch = max(self.settings.candidates, top_k * CANDIDATES_PER_K)
         query = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
         vector_hits = self.store.vector_search(query, fetch, date_min, date_max)
         found: dict[str, Any] = {h.id: h for h in vector_hits}
@@ -42,16 +42,30 @@ class HybridRetriever:
             rankings["bm25"] = [cid for cid, _ in keyword_hits]
             missing = [cid for cid in rankings["bm25"] if cid not in found]
             found.update(self._with_similarity(missing, query))
-        fused = reciprocal_rank_fusion(rankings, {"vector": 1.0, "bm25": self.settings.bm25_weight})
-        if window.recency:
+        fused = reciprocal_rank_fusion(rankings, {"vector": 1.0, "bm25": self.settings.bm25_weight},
+                                       k=self.settings.rrf_k)
+        half_life = self._half_life(window)
+        if half_life:
             for cid in fused:
                 published = dt.date.fromisoformat(found[cid].metadata["date"])
-                fused[cid] *= recency_factor(published, window.as_of, self.settings.recency_half_life_days)
+                fused[cid] *= recency_factor(published, window.as_of, half_life, self.settings.recency_floor)
+        if self.settings.article_support:
+            fused = article_support(fused, {cid: found[cid].metadata["article_id"] for cid in fused},
+                                    self.settings.article_support)
         order = sorted(fused, key=fused.get, reverse=True)
         chosen = top_per_group(order, {cid: found[cid].metadata["article_id"] for cid in order}, PER_ARTICLE, top_k)
         best = max(fused.values(), default=1.0)
         return [Passage.from_stored(cid, found[cid].text, found[cid].metadata, score=fused[cid] / best,
                                     similarity=float(found[cid].similarity or 0.0)) for cid in chosen]
+
+    def _half_life(self, window: DateWindow) -> float:
+        """Time words ("this week", "latest") ask for strong recency; a question asked as of a given date
+        gets a milder pull towards that date (news asked about "as of" a day is mostly that week's news)."""
+        if window.recency:
+            return self.settings.recency_half_life_days
+        if window.anchored:
+            return self.settings.as_of_half_life_days
+        return 0.0
 
     def _with_similarity(self, ids: list[str], query: np.ndarray) -> dict[str, Any]:
         """Chunks found only by BM25, with their cosine similarity computed from stored vectors."""

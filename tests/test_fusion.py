@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from qa.fusion import RRF_K, reciprocal_rank_fusion, recency_factor, top_per_group
+from qa.fusion import RRF_K, article_support, reciprocal_rank_fusion, recency_factor, top_per_group
 
 
 def test_rrf_sums_weighted_reciprocal_ranks():
@@ -35,3 +35,13 @@ def test_recency_never_rewards_the_future():
 def test_top_per_group_spreads_over_articles():
     groups = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "c1": "C"}
     assert top_per_group(["a1", "a2", "a3", "b1", "c1"], groups, 2, 4) == ["a1", "a2", "b1", "c1"]
+
+
+def test_article_support_lets_an_article_about_the_story_beat_a_digest():
+    scores = {"digest": 1.0, "story-1": 0.9, "story-2": 0.8}
+    articles = {"digest": "D", "story-1": "S", "story-2": "S"}
+    supported = article_support(scores, articles, 0.5)
+    assert supported["story-1"] == pytest.approx(0.9 + 0.5 * 0.8)
+    assert supported["story-2"] == pytest.approx(0.8 + 0.5 * 0.9)
+    assert supported["digest"] == 1.0
+    assert max(supported, key=supported.get) == "story-1"

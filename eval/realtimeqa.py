@@ -1,0 +1,195 @@
+"""`python -m eval.realtimeqa DIR`: retrieval and answers on RealTime QA, side by side with plain LlamaIndex.
+
+DIR holds articles.jsonl and questions.jsonl (the format of ../shared/realtimeqa-dev, read in place, never
+copied). Prints one table: gold-article recall@1/3/5/10 from `retrieve`, gold article among the answer's
+citations, reference answer inside the cited passages, refusals, citations after as_of, latency p50/p95 -- for
+the project with as_of, without it, and for a plain LlamaIndex pipeline (SentenceSplitter 256 -> the same
+embedder -> Chroma -> vector top-k, no dates). Also asks the questions of a store holding only seeds/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from index.settings import Settings, offline_environment
+
+KS = (1, 3, 5, 10)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_questions(folder: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines() if line.strip()]
+    return rows[:limit] if limit else rows
+
+
+def normalise_answer(text: str) -> str:
+    """Lower case, quotes and punctuation dropped: '“Squid Game”' matches 'Squid Game'."""
+    return " ".join(re.sub(r"[\"'“”‘’.,!?()]", " ", text.lower()).split())
+
+
+def recall_at(ranked_urls: Sequence[str], gold: set[str], k: int) -> float:
+    """1 if a gold article is among the articles of the top-k passages."""
+    return float(any(u in gold for u in ranked_urls[:k]))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+@dataclass
+class Run:
+    name: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        n = max(len(self.rows), 1)
+        out = {f"recall@{k}": sum(r[f"recall@{k}"] for r in self.rows) / n for k in KS}
+        for key in ("gold_cited", "answer_in_citations", "refused"):
+            if self.rows and key in self.rows[0]:
+                out[key] = sum(r[key] for r in self.rows) / n
+        if self.rows and "after_as_of" in self.rows[0]:
+            out["citations_after_as_of"] = sum(r["after_as_of"] for r in self.rows)
+        latencies = [r["ms"] for r in self.rows]
+        out["p50_ms"], out["p95_ms"] = percentile(latencies, 0.5), percentile(latencies, 0.95)
+        return out
+
+
+def run_project(assistant, questions: list[dict[str, Any]], use_as_of: bool, answer: bool = True) -> Run:
+    run = Run("project, as_of" if use_as_of else "project, no as_of")
+    for q in questions:
+        as_of = q["as_of"] if use_as_of else None
+        gold = set(q["gold_urls"])
+        passages, _ = assistant.retrieve(q["question"], as_of=as_of, top_k=max(KS))
+        urls = [p.url for p in passages]
+        row = {"id": q["id"], **{f"recall@{k}": recall_at(urls, gold, k) for k in KS}}
+        if answer:
+            started = time.perf_counter()
+            result = assistant.answer(q["question"], as_of=as_of)
+            row["ms"] = (time.perf_counter() - started) * 1000
+            cited = " ".join(c.text for c in result.citations)
+            row.update(gold_cited=float(any(c.url in gold for c in result.citations)),
+                       answer_in_citations=float(normalise_answer(q["answer"]) in normalise_answer(cited)),
+                       refused=float(result.refused), answer=result.text[:300],
+                       after_as_of=sum(c.date > q["as_of"] for c in result.citations) if use_as_of else 0)
+        run.rows.append(row)
+    return run
+
+
+def build_baseline(articles: Path, persist: Path, model_path: str):
+    """A plain LlamaIndex pipeline: documents -> SentenceSplitter(256) -> same MiniLM -> Chroma -> top-k."""
+    import chromadb
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    embed = HuggingFaceEmbedding(model_name=model_path, device="cpu")
+    client = chromadb.PersistentClient(path=str(persist), settings=chromadb.config.Settings(anonymized_telemetry=False))
+    collection = client.get_or_create_collection("baseline")
+    store = ChromaVectorStore(chroma_collection=collection)
+    if collection.count() == 0:
+        docs = []
+        for line in articles.read_text().splitlines():
+            rec = json.loads(line)
+            # the url stays out of the embedded/metadata text, or the splitter raises on 700-character urls
+            docs.append(Document(text=rec["text"], metadata={"url": rec["url"]},
+                                 excluded_embed_metadata_keys=["url"], excluded_llm_metadata_keys=["url"]))
+        started = time.perf_counter()
+        VectorStoreIndex.from_documents(docs, storage_context=StorageContext.from_defaults(vector_store=store),
+                                        embed_model=embed, transformations=[SentenceSplitter(chunk_size=256)],
+                                        show_progress=True)
+        print(f"baseline ingest: {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    index = VectorStoreIndex.from_vector_store(store, embed_model=embed)
+    return index.as_retriever(similarity_top_k=max(KS))
+
+
+def run_baseline(retriever, questions: list[dict[str, Any]]) -> Run:
+    run = Run("plain LlamaIndex")
+    for q in questions:
+        started = time.perf_counter()
+        nodes = retriever.retrieve(q["question"])
+        ms = (time.perf_counter() - started) * 1000
+        urls = [n.node.metadata.get("url", "") for n in nodes]
+        run.rows.append({"id": q["id"], "ms": ms, **{f"recall@{k}": recall_at(urls, set(q["gold_urls"]), k) for k in KS}})
+    return run
+
+
+def format_table(runs: Sequence[Run]) -> str:
+    summaries = [(r.name, r.summary()) for r in runs]
+    keys = list(dict.fromkeys(k for _, s in summaries for k in s))
+    width = max(len(name) for name, _ in summaries) + 2
+    lines = ["metric".ljust(24) + "".join(name.rjust(width) for name, _ in summaries)]
+    for key in keys:
+        cells = []
+        for _, s in summaries:
+            value = s.get(key)
+            cells.append(("-" if value is None else f"{value:.0f}" if key.endswith("_ms") or key.startswith("citations")
+                          else f"{value:.2f}").rjust(width))
+        lines.append(key.ljust(24) + "".join(cells))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.realtimeqa", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, help="folder with articles.jsonl and questions.jsonl")
+    parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--store", type=Path, help="reuse this store folder (default: a temporary one)")
+    parser.add_argument("--baseline-store", type=Path, help="reuse this folder for the LlamaIndex baseline")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the plain LlamaIndex pipeline")
+    parser.add_argument("--output", type=Path, default=ROOT / "eval" / "results" / "realtimeqa.json")
+    args = parser.parse_args(argv)
+    offline_environment()
+    from index.embedder import make_embedder, model_path
+    from index.ingest import ingest
+    from index.store import open_store
+    from qa.assistant import Assistant
+    from qa.synthesis import make_synthesizer
+
+    tmp = tempfile.TemporaryDirectory(prefix="newsqa-rtqa-")
+    settings = Settings.from_env(os.environ, store_dir=args.store or Path(tmp.name) / "store", judge="none")
+    embedder = make_embedder(settings)
+    store = open_store(settings)
+    started = time.perf_counter()
+    report = ingest([args.folder / "articles.jsonl"], settings, store, embedder)
+    print(f"ingest: {report.summary()} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+    assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
+    questions = load_questions(args.folder, args.limit)
+    runs = [run_project(assistant, questions, use_as_of=True), run_project(assistant, questions, use_as_of=False)]
+    if not args.no_baseline:
+        retriever = build_baseline(args.folder / "articles.jsonl", args.baseline_store or Path(tmp.name) / "baseline",
+                                   str(model_path(settings.embed_model)))
+        runs.append(run_baseline(retriever, questions))
+
+    seeds_settings = settings.replace(store_dir=Path(tmp.name) / "seeds-only")
+    seeds_store = open_store(seeds_settings)
+    ingest([ROOT / "seeds"], seeds_settings, seeds_store, embedder)
+    seeds_only = Assistant(seeds_settings, seeds_store, embedder, make_synthesizer(seeds_settings, seeds_store.lexical.idf))
+    wrongly_answered = [q["id"] for q in questions if not seeds_only.answer(q["question"]).refused]
+
+    table = format_table(runs)
+    print(table)
+    print(f"seeds-only store, no as_of: {len(questions) - len(wrongly_answered)}/{len(questions)} refused"
+          + (f" (answered: {', '.join(wrongly_answered)})" if wrongly_answered else ""))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"settings": settings.public(), "questions": len(questions),
+                                       "runs": {r.name: {"summary": r.summary(), "rows": r.rows} for r in runs},
+                                       "seeds_only_answered": wrongly_answered}, indent=2, default=str))
+    print(f"results: {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Real-archive retrieval on a handful of RealTime QA questions with their hard negatives (read in place from
+../shared/realtimeqa-dev; never copied). The full benchmark is `python -m eval.realtimeqa`."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eval.realtimeqa import normalise_answer
+from index.settings import Settings
+from tests.conftest import REALTIMEQA
+
+QUESTION_IDS = ["20220617_0", "20220617_3", "20220617_5", "20220617_7"]
+MAX_CHARS = 12_000  # keep CI quick: skip the few very long negatives
+
+
+def _subset(tmp_path):
+    articles = [json.loads(line) for line in (REALTIMEQA / "articles.jsonl").read_text().splitlines()]
+    questions = {q["id"]: q for q in map(json.loads, (REALTIMEQA / "questions.jsonl").read_text().splitlines())}
+    gold_positions = sorted({i for i, a in enumerate(articles) for q in questions.values() if a["url"] in q["gold_urls"]})
+    chosen = []
+    for qid in QUESTION_IDS:
+        start = next(i for i, a in enumerate(articles) if a["url"] in questions[qid]["gold_urls"])
+        end = next((p for p in gold_positions if p > start), len(articles))
+        chosen += [a for a in articles[start:end] if len(a["text"]) <= MAX_CHARS or a["url"] in questions[qid]["gold_urls"]]
+    path = tmp_path / "subset.jsonl"
+    path.write_text("\n".join(json.dumps(a) for a in chosen))
+    return path, [questions[q] for q in QUESTION_IDS], chosen
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, embedder):
+    from index.ingest import ingest
+    from index.store import open_store
+    from qa.assistant import Assistant
+    from qa.synthesis import make_synthesizer
+
+    tmp = tmp_path_factory.mktemp("rtqa")
+    path, questions, articles = _subset(tmp)
+    settings = Settings(store_dir=tmp / "store")
+    store = open_store(settings)
+    report = ingest([path], settings, store, embedder)
+    assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
+    return assistant, questions, articles, report
+
+
+@pytest.mark.slow
+def test_the_dump_goes_in_whole_with_untitled_records_titled(archive):
+    _, _, articles, report = archive
+    assert report.rejected == [] and len(report.added) == len({a["url"] for a in articles})
+    untitled = [a for a in report.added if not any(r.get("title") for r in articles if r["url"] == a.url)]
+    assert untitled and all(a.title for a in untitled)
+
+
+@pytest.mark.slow
+def test_gold_article_is_in_the_top_three_with_as_of(archive):
+    assistant, questions, _, _ = archive
+    for q in questions:
+        passages, _ = assistant.retrieve(q["question"], as_of=q["as_of"], top_k=3)
+        assert any(p.url in q["gold_urls"] for p in passages), q["question"]
+        assert all(p.date <= q["as_of"] for p in passages)
+
+
+@pytest.mark.slow
+def test_nothing_after_as_of_is_cited_and_citations_carry_urls(archive):
+    assistant, questions, _, _ = archive
+    for q in questions:
+        result = assistant.answer(q["question"], as_of=q["as_of"])
+        assert not result.refused, q["question"]
+        assert all(c.date <= q["as_of"] and c.url and c.article_id for c in result.citations)
+        assert result.date_window.end.isoformat() <= q["as_of"]
+        cited = normalise_answer(" ".join(c.text for c in result.citations))
+        assert normalise_answer(q["answer"]) in cited, (q["question"], result.text)
