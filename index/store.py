@@ -179,6 +179,18 @@ def lexical_path(settings: Settings) -> Path:
     return settings.store_dir / f"keywords-{name}.sqlite3"
 
 
+def heartbeat(host: str, port: int, timeout_s: float) -> None:
+    """Chroma's HttpClient waits without a timeout, forever on a server that accepts and never answers: ask the
+    server's heartbeat first, bounded by timeout_s. (Later calls still have no timeout: a known limit.)"""
+    import httpx
+
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/api/v2/heartbeat"
+    try:
+        httpx.get(url, timeout=timeout_s).raise_for_status()
+    except httpx.TimeoutException:
+        raise TimeoutError(f"no answer within {timeout_s:g} s (NEWSQA_TIMEOUT_S)") from None
+
+
 def open_store(settings: Settings) -> Store:
     """The one place a store is chosen: a Chroma server when chroma_host is set, else a persistent folder."""
     offline_environment()
@@ -197,6 +209,7 @@ def open_store(settings: Settings) -> Store:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
+            heartbeat(settings.chroma_host, settings.chroma_port, settings.timeout_s)
             client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
                                          settings=chroma_settings)
             client.heartbeat()

@@ -26,7 +26,9 @@ def clean_question(question: Any, max_chars: int) -> str:
     """Printable text only, whitespace collapsed; empty and over-long questions are refused with a reason."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in unicodedata.normalize("NFC", question))
+    # format characters (zero-width space, soft hyphen, RTL marks) sit inside words: drop them, don't split the word
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else "" if unicodedata.category(ch) == "Cf" else " "
+                   for ch in unicodedata.normalize("NFC", question))
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         raise QuestionError("please type a question")

@@ -26,6 +26,10 @@ def api_key(base_url: str, environ: Mapping[str, str]) -> str:
     return key or NO_KEY
 
 
+class OpenAIEndpointError(RuntimeError):
+    """The endpoint failed; the message is the client's, with the API key blanked out."""
+
+
 class OpenAIModel:
     """TextModel over /v1/chat/completions with stream=True."""
 
@@ -41,13 +45,20 @@ class OpenAIModel:
         return f"OpenAIModel({self.client.base_url!s}, {self.model!r})"
 
     def stream(self, prompt: str, *, timeout_s: float) -> Iterator[str]:
-        response = self.client.chat.completions.create(
-            model=self.model, messages=[{"role": "user", "content": prompt}], stream=True,
-            temperature=TEMPERATURE, max_tokens=self.max_tokens, timeout=timeout_s)
-        with response:
-            for chunk in response:
-                if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model, messages=[{"role": "user", "content": prompt}], stream=True,
+                temperature=TEMPERATURE, max_tokens=self.max_tokens, timeout=timeout_s)
+            with response:
+                for chunk in response:
+                    if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+        except Exception as exc:
+            # some endpoints echo the key in their 401 body, which the client puts in the message we show and log
+            if self.client.api_key and self.client.api_key in str(exc):
+                raise OpenAIEndpointError(f"{type(exc).__name__}: "
+                                          f"{str(exc).replace(self.client.api_key, '***')}") from None
+            raise
 
 
 def make_synthesizer(settings: Settings, fallback, embedder=None,
