@@ -26,8 +26,24 @@ KS = (1, 3, 5, 10)
 ROOT = Path(__file__).resolve().parent.parent
 
 
+TWIN_MIN_CHARS = 500  # shorter "articles" here are scraped ad surveys, not stories
+
+
 def load_questions(folder: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """Questions, each gold url set widened with its exact twins: ingest keeps one copy of identical text
+    (a click-tracking url and the canonical one), so finding the twin is finding the gold article."""
     rows = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines() if line.strip()]
+    twins: dict[str, set[str]] = {}
+    by_url: dict[str, str] = {}
+    for line in (folder / "articles.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        text = " ".join(record["text"].split())
+        if len(text) >= TWIN_MIN_CHARS:
+            twins.setdefault(text, set()).add(record["url"])
+            by_url[record["url"]] = text
+    for row in rows:
+        row["gold_urls"] = sorted({t for g in row["gold_urls"] for t in twins.get(by_url.get(g, ""), {g})} |
+                                  set(row["gold_urls"]))
     return rows[:limit] if limit else rows
 
 
