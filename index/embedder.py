@@ -43,12 +43,7 @@ class SentenceTransformerEmbedder:
 
         self.name = name
         path = model_path(name)
-        kwargs = {}
-        if backend == "onnx":
-            from index.onnx_export import onnx_model_kwargs
-
-            kwargs = onnx_model_kwargs(path, cache_dir or Path(".newsqa/onnx"))
-        self.model = SentenceTransformer(str(path), device="cpu", backend=backend, local_files_only=True, **kwargs)
+        self.model = SentenceTransformer(str(path), device="cpu", backend=backend, local_files_only=True)
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
@@ -74,7 +69,8 @@ class LazyEmbedder:
     def loaded(self) -> Embedder:
         if self._model is None:
             s = self._settings
-            self._model = SentenceTransformerEmbedder(s.embed_model, s.embed_backend, s.cache_dir / "onnx")
+            builder = ENCODERS[s.embed_backend]
+            self._model = builder(s.embed_model, s.cache_dir / "onnx")
         return self._model
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
@@ -82,6 +78,20 @@ class LazyEmbedder:
 
     def embed_query(self, text: str) -> list[float]:
         return self.loaded.embed_query(text)
+
+
+def _onnx_encoder(name: str, cache_dir: Path) -> Embedder:
+    """ONNX Runtime on a local export of the same weights (index/onnx_export.py says why not optimum)."""
+    offline_environment()
+    from index.onnx_export import OnnxEmbedder
+
+    return OnnxEmbedder(name, model_path(name), cache_dir)
+
+
+ENCODERS = {
+    "torch": lambda name, cache_dir: SentenceTransformerEmbedder(name, "torch"),
+    "onnx": _onnx_encoder,
+}
 
 
 def make_embedder(settings: Settings) -> Embedder:
