@@ -245,6 +245,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     offline_environment()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before any llama.cpp loads: see eval/judge.py
     try:
         if args.compare:
             return compare(args.compare)

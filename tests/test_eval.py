@@ -13,8 +13,8 @@ from eval import metrics
 from eval.datasets import DEFAULT_DATASET, DatasetError, load_dataset
 from tests.conftest import REALTIMEQA, ROOT
 
-# The CI gate (issue 11). Measured on 2023 seeds with the extractive default: refusal accuracy 45/54, citation
-# validity 100%, answer correctness 34/44 = 77.3%.
+# The CI gate (issue 11). Measured on the seeds with the extractive default: refusal accuracy 46/54 = 85.2%,
+# citation validity 100%, answer correctness 34/44 = 77.3%.
 MIN_REFUSAL_ACCURACY = 1.0          # outside KNOWN_MISSES
 MIN_CITATION_VALIDITY = 1.0
 MIN_ANSWER_CORRECTNESS = 0.72       # measured 0.773, minus a margin of 5 points
@@ -28,13 +28,13 @@ KNOWN_MISSES = {
     "para-01": "refused: paraphrase (died / nineties)",
     "para-02": "refused: paraphrase (install / entry / linking)",
     "para-03": "refused: paraphrase (contingent / keeping the peace)",
-    "para-05": "refused: paraphrase (top diplomat / negotiating table)",
     "para-06": "refused: paraphrase (sole overland link / disputed enclave)",
     "none-10": "answered: as of 2023-05-02 only the May 1 article exists, and it has no population figure",
 }
 KNOWN_WRONG_ANSWERS = {
     "fact-20": "quotes the casualty sentences, not 'six-week war'",
     "both-01": "quotes the December 2020 sentence only; the 2,000 troops sentence of the other article is left out",
+    "para-05": "'Azerbaijan's top diplomat' is answered with President Aliyev's call, not Foreign Minister Bayramov",
 }
 
 
@@ -398,3 +398,28 @@ def test_generate_says_it_needs_a_capable_llm(judge, capsys):
 
     assert main(["generate"], environ={"NEWSQA_JUDGE": judge}) == 2
     assert "generate needs a capable LLM: set NEWSQA_JUDGE=openai" in capsys.readouterr().err
+
+
+# The local judge in CI: a stratified subset, sized for about 5 minutes on 2 cores (each case is two short
+# judge calls on one- or two-sentence passages; each seed question adds two calls over a ~190-token chunk).
+JUDGE_CASES = ["ok-checkpoint", "ok-30000", "ok-illegal", "ok-pashinian",
+               "bad-date-checkpoint", "bad-number-30000", "bad-added-illegal", "bad-other-icj"]
+JUDGE_QUESTIONS = ["fact-16", "fact-03"]
+
+
+@pytest.mark.slow
+def test_local_judge_agrees_with_the_labels_and_scores_in_range(seeded_assistant):
+    from eval.__main__ import evaluate
+    from eval.judge import calibrate_judge, load_cases, make_judge
+    from index.settings import Settings
+
+    judge = make_judge(Settings(judge="local"))
+    cases = [c for c in load_cases() if c["id"] in JUDGE_CASES]
+    result = calibrate_judge(judge, cases, progress=False)
+    assert len(cases) == len(JUDGE_CASES)
+    assert result["agreement"] >= 0.8, [(r["id"], r["score_text"]) for r in result["rows"]]
+    items = [i for i in load_dataset().items if i.id in JUDGE_QUESTIONS]
+    rows = evaluate(items, seeded_assistant, judge=judge, progress=False)
+    assert [r.id for r in rows] == JUDGE_QUESTIONS and not any(r.refused for r in rows)
+    for r in rows:
+        assert isinstance(r.faithfulness, float) and 0.0 <= r.faithfulness <= 1.0, (r.id, r.faithfulness_note)
