@@ -1,0 +1,111 @@
+"""20 concurrent users through the running page (gradio_client on 127.0.0.1), alone and while articles are being
+added, bounded in count and time. Prints the throughput and latencies, and writes them to
+test-output/load-report.json (gitignored):
+
+    .venv/bin/python -m pytest tests/test_load.py -s
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+
+import pytest
+
+import app
+from index.settings import Settings
+from tests.conftest import CHECKPOINT_Q, ROOT, SEEDS
+from tests.test_app import NEW_ARTICLE, NEW_QUESTION
+from tests.test_reliability import assert_consistent, assistant_over, free_port, write_corpus
+
+pytestmark = pytest.mark.slow
+USERS = 20            # questions in flight at once
+TIME_LIMIT_S = 240    # for all of them, on two shared cores
+ADDED_ARTICLES = 12   # generated articles uploaded while the questions run (plus one that answers NEW_QUESTION)
+QUESTIONS = [  # (question, fact the answer must state, date of the article that says it)
+    (CHECKPOINT_Q, "April 23", "2023-05-01"),
+    ("How many ethnic Armenians live in the enclave reached through the Lachin Corridor?", "120,000", "2023-05-04"),
+    ("Where have the Armenian and Azerbaijani diplomats been meeting?", "Arlington", "2023-05-04"),
+]
+REPORT = ROOT / "test-output" / "load-report.json"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, embedder):
+    """(url, settings, store) of the page launched on a free 127.0.0.1 port over its own seeded store."""
+    from index.ingest import ingest
+    from index.store import open_store
+
+    settings = Settings(store_dir=tmp_path_factory.mktemp("load") / "store", port=free_port())
+    store = open_store(settings)
+    ingest([SEEDS], settings, store, embedder)
+    blocks = app.build_app(settings, assistant_over(settings, store, embedder))
+    blocks.launch(prevent_thread_lock=True, quiet=True, **app.launch_options(settings))
+    yield f"http://127.0.0.1:{settings.port}/", settings, store
+    blocks.close()
+    store.close()
+
+
+def ask_all(client, count: int) -> tuple[list[tuple[int, dict, float]], float]:
+    """`count` questions at once, cycling through QUESTIONS: ([(question index, answer, seconds)], wall seconds)."""
+    def one(i: int) -> tuple[int, dict, float]:
+        started = time.perf_counter()
+        result = client.predict(QUESTIONS[i % len(QUESTIONS)][0], api_name="/answer")
+        return i % len(QUESTIONS), result, time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(one, i) for i in range(count)]
+        done, pending = wait(futures, timeout=TIME_LIMIT_S)
+        assert not pending, f"{len(pending)} of {count} questions unanswered after {TIME_LIMIT_S} s"
+    return [f.result() for f in futures], time.perf_counter() - started
+
+
+def assert_correct(answers: list[tuple[int, dict, float]]) -> None:
+    for i, result, _ in answers:
+        _, fact, date = QUESTIONS[i]
+        assert not result["refused"] and fact in result["text"] and "[1]" in result["text"], result
+        assert any(c["date"] == date and fact in c["text"] for c in result["citations"]), result["citations"]
+
+
+def figures(answers: list[tuple[int, dict, float]], wall: float) -> dict[str, float]:
+    latencies = sorted(seconds for *_, seconds in answers)
+    return {"questions": len(answers), "wall_s": round(wall, 2),
+            "throughput_qps": round(len(answers) / wall, 2),
+            "p50_s": round(statistics.median(latencies), 2),
+            "p95_s": round(latencies[min(len(latencies) - 1, round(0.95 * len(latencies)) - 1)], 2),
+            "max_s": round(latencies[-1], 2)}
+
+
+def test_20_concurrent_questions_get_cited_answers_alone_and_during_an_ingest(served, tmp_path):
+    from gradio_client import Client, handle_file
+
+    url, settings, store = served
+    client = Client(url, verbose=False)
+    alone, wall = ask_all(client, USERS)
+    assert_correct(alone)
+    report = {"alone": figures(alone, wall)}
+
+    write_corpus(tmp_path / "new", count=ADDED_ARTICLES)
+    (tmp_path / "new" / "alat-ferry.txt").write_text(NEW_ARTICLE)
+    files = [handle_file(str(p)) for p in sorted((tmp_path / "new").iterdir())]
+    with ThreadPoolExecutor(max_workers=1) as background:
+        started = time.perf_counter()
+        adding = background.submit(client.predict, files, api_name="/add_articles")
+        during, wall = ask_all(client, USERS)
+        added, stats = adding.result(timeout=TIME_LIMIT_S)
+        ingest_s = time.perf_counter() - started
+    assert_correct(during)
+    assert added.count("**added**") == ADDED_ARTICLES + 1 and "rejected" not in added, added
+    report["during_ingest"] = figures(during, wall) | {"ingest_s": round(ingest_s, 2)}
+
+    # the store came through whole, and the new article answers
+    assert store.stats().articles == 2 + ADDED_ARTICLES + 1
+    assert_consistent(store, complete=True)
+    assert "40 trucks a day" in client.predict(NEW_QUESTION, api_name="/answer")["text"]
+
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(json.dumps(report, indent=2) + "\n")
+    print("\nload:", json.dumps(report))
