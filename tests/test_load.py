@@ -19,7 +19,8 @@ import app
 from index.settings import Settings
 from tests.conftest import CHECKPOINT_Q, ROOT, SEEDS
 from tests.test_app import NEW_ARTICLE, NEW_QUESTION
-from tests.test_reliability import assert_consistent, assistant_over, free_port, write_corpus
+from tests.test_reliability import (SECRET, assert_consistent, assistant_over, free_port, key_echoing_endpoint,
+                                    write_corpus)
 
 pytestmark = pytest.mark.slow
 USERS = 20            # questions in flight at once
@@ -35,18 +36,22 @@ REPORT = ROOT / "test-output" / "load-report.json"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, embedder):
-    """(url, settings, store) of the page launched on a free 127.0.0.1 port over its own seeded store."""
+    """(url, settings, store) of the page launched on a free 127.0.0.1 port over its own seeded store, with an
+    OpenAI key in the environment and its openai backend pointed at an endpoint that echoes the key back."""
     from index.ingest import ingest
     from index.store import open_store
 
-    settings = Settings(store_dir=tmp_path_factory.mktemp("load") / "store", port=free_port())
-    store = open_store(settings)
-    ingest([SEEDS], settings, store, embedder)
-    blocks = app.build_app(settings, assistant_over(settings, store, embedder))
-    blocks.launch(prevent_thread_lock=True, quiet=True, **app.launch_options(settings))
-    yield f"http://127.0.0.1:{settings.port}/", settings, store
-    blocks.close()
-    store.close()
+    with pytest.MonkeyPatch.context() as env, key_echoing_endpoint() as openai_url:
+        env.setenv("OPENAI_API_KEY", SECRET)
+        settings = Settings(store_dir=tmp_path_factory.mktemp("load") / "store", port=free_port(),
+                            openai_base_url=openai_url, timeout_s=10.0)
+        store = open_store(settings)
+        ingest([SEEDS], settings, store, embedder)
+        blocks = app.build_app(settings, assistant_over(settings, store, embedder))
+        blocks.launch(prevent_thread_lock=True, quiet=True, **app.launch_options(settings))
+        yield f"http://127.0.0.1:{settings.port}/", settings, store
+        blocks.close()
+        store.close()
 
 
 def ask_all(client, count: int) -> tuple[list[tuple[int, dict, float]], float]:
@@ -117,3 +122,17 @@ def test_20_concurrent_questions_get_cited_answers_alone_and_during_an_ingest(se
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=2) + "\n")
     print("\nload:", json.dumps(report))
+
+
+def test_the_running_page_never_serves_the_openai_key(served, caplog):
+    import httpx
+    from gradio_client import Client
+
+    url, _, _ = served
+    result = Client(url, verbose=False).predict(CHECKPOINT_Q, backend="openai", api_name="/answer")
+    assert result["backend"] == "extractive" and "April 23" in result["text"]
+    assert "Incorrect API key provided: Bearer ***" in result["notice"]
+    pages = [httpx.get(url + path, timeout=30) for path in ("config", "")]
+    assert [page.status_code for page in pages] == [200, 200]
+    served_text = [json.dumps(result), *(page.text for page in pages), caplog.text]
+    assert "Bearer ***" in caplog.text and not [text for text in served_text if SECRET in text]
