@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -53,8 +54,27 @@ class SentenceTransformerEmbedder:
         return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.model.encode([text], normalize_embeddings=True, show_progress_bar=False,
-                                 convert_to_numpy=True)[0].tolist()
+        # One short text: torch's thread hand-offs cost more than they save, and on a busy 2-core machine they
+        # made a query take ~200 ms instead of ~22 ms (eval/bench.py). Batches still use every core.
+        with _torch_threads(1):
+            return self.model.encode([text], normalize_embeddings=True, show_progress_bar=False,
+                                     convert_to_numpy=True)[0].tolist()
+
+
+@contextmanager
+def _torch_threads(n: int):
+    """torch's intra-op threads set for one call (process-wide, so a concurrent batch may briefly get fewer)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if before == n:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class LazyEmbedder:

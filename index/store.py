@@ -142,7 +142,7 @@ class Store:
     # --- reading ------------------------------------------------------------------------------------------
     def vector_search(self, vector: Sequence[float], limit: int, date_min: int | None = None,
                       date_max: int | None = None) -> list[StoredChunk]:
-        if limit <= 0 or self.chunks.count() == 0:
+        if limit <= 0:  # (an empty collection answers with empty lists; counting first cost a round trip a query)
             return []
         got = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=limit,
                                 where=date_where(date_min, date_max),
