@@ -104,7 +104,10 @@ def clean_reply(text: str) -> str:
     """The reply without chat debris: a leading 'Answer:', surrounding quotes, markdown emphasis."""
     text = re.sub(r"^\s*(answer|response)\s*:\s*", "", text.strip(), flags=re.I)
     text = text.replace("**", "").strip()
-    return text[1:-1].strip() if len(text) > 1 and text[0] == text[-1] == '"' else text
+    text = text[1:-1].strip() if len(text) > 1 and text[0] == text[-1] == '"' else text
+    # markers as the 1.5B model also writes them: "April 23 (2)" and "[1], [2]"
+    text = re.sub(r"\s*\((\d{1,2})\)(?=\s*(?:[.!?]|$|\n))", r" [\1]", text)
+    return re.sub(r"\]\s*,\s*\[", "][", text)
 
 
 def source_text(passage: Passage) -> str:

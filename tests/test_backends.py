@@ -345,3 +345,11 @@ def test_a_question_the_passages_do_not_cover_is_refused_without_asking_the_mode
     assistant = scripted(seeded_assistant, "The population of Tokyo is 13.4 million (1).")
     result = assistant.answer(TOKYO)
     assert result.refused and result.backend == "scripted" and assistant.synthesizer.model.prompts == []
+
+
+@pytest.mark.parametrize("reply", ["April 23 (2)", "Baku set up the checkpoint on April 23 (1).",
+                                   "Baku set up the checkpoint on April 23. [2], [1]"])
+def test_markers_written_the_small_models_way_are_read(seeded_assistant, reply):
+    result = scripted(seeded_assistant, reply).answer(CHECKPOINT_Q)
+    assert "April 23" in result.text and result.backend == "scripted" and result.pruned == []
+    assert any("April 23" in c.text for c in result.citations)
