@@ -12,7 +12,7 @@ once only or other our ours ourselves out over own same she should so some such 
 themselves then there these they this those through to too under until up very was we were what when where which
 while who whom why will with would you your yours yourself yourselves also said says say according week weeks
 recently recent latest lately year years month months day days today yesterday ago many much which's whose
-did does told tell new one two been being
+did does told tell new one two been being since
 """.split())
 _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 

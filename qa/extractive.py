@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from index.sentences import sentence_spans
-from index.terms import terms, words
+from index.terms import stem, terms, words
 from qa.results import Answer, Citation, Passage
 
 MAX_SENTENCES = 2
@@ -19,7 +19,8 @@ NEIGHBOUR_WEIGHT = 0.35        # a sentence inherits this share of its neighbour
 TYPE_BONUS = 0.25              # the sentence holds the kind of thing asked for (a date for "when", ...)
 PASSAGE_WEIGHT = 0.15         # how much the passage's retrieval score scales its sentences
 WRONG_TYPE_FACTOR = 0.6       # "how many" answered by a sentence without a number is probably not the answer
-QUESTION_WORDS = frozenset("what which who whom whose when where why how date number".split())
+QUESTION_WORDS = frozenset(stem(w) for w in """what which who whom whose when where why how date number article
+    articles report reports story stories news piece""".split())   # asked about, or about the sources: not to quote
 REFUSAL = "The articles do not say."
 
 _MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
@@ -27,8 +28,11 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "date": (re.compile(r"\b(when|what (date|day|year|month)|which (date|day|year|month)|how long ago)\b", re.I),
              re.compile(rf"\b({_MONTHS}\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTHS}|(19|20)\d\d|monday|tuesday|wednesday|"
                         rf"thursday|friday|saturday|sunday|yesterday|today)\b", re.I)),
-    "number": (re.compile(r"\b(how (many|much|long|old|far|big)|what (number|percentage|share|amount))\b", re.I),
-               re.compile(r"\b\d[\d,.]*\b|\b(hundred|thousand|million|billion|dozen|percent)\b", re.I)),
+    "number": (re.compile(r"\b(how (many|much|long|old|far|big|wide|tall|high|deep|large|often)|"
+                          r"what (number|percentage|share|amount|size))\b", re.I),
+               re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                          r"fifteen|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|dozens|percent|"
+                          r"half)\b", re.I)),
     "place": (re.compile(r"\b(where|what (city|country|place|venue|state|location))\b", re.I),
               re.compile(r"\b(in|at|near|outside|inside|from)\s+(the\s+)?[A-Z][a-z]+")),
     "person": (re.compile(r"\b(who|whom|whose)\b", re.I),
@@ -40,7 +44,9 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
                           r"athlete|star|country's|head of state)\b", re.I),
                re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z]+")),
 }
+DAY_MENTION = re.compile(rf"\b({_MONTHS}\.?\s+\d{{1,2}}(st|nd|rd|th)?|\d{{1,2}}\s+{_MONTHS})\b(,?\s+(19|20)\d\d)?", re.I)
 NAMED_KINDS = ("place", "person", "entity")   # the answer must name something the question does not
+STRICT_KINDS = ("date", "number")  # reliable enough to penalise a sentence without one, and to refuse
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,11 @@ class Scored:
 
 
 def question_terms(question: str) -> list[str]:
-    return [t for t in dict.fromkeys(terms(question)) if t not in QUESTION_WORDS]
+    """The terms an answer should cover: no question words, no words about the sources ("article", "report"),
+    and no days of a month (the date window holds them; "the May 4 article" is not something to quote). Years
+    stay: "the 2020 war" names which war."""
+    text = DAY_MENTION.sub(" ", question)
+    return [t for t in dict.fromkeys(terms(text)) if t not in QUESTION_WORDS]
 
 
 def coverage(q_terms: Sequence[str], text_terms: set[str], idf: Mapping[str, float]) -> float:
@@ -86,6 +96,8 @@ def fits_type(kind: str | None, sentence: str, question: str) -> bool:
         names = re.findall(r"(?<=[\s“\"(])[A-Z][a-zA-Z.&-]+", " " + sentence[1:])
         if not any(w not in asked for n in names for w in words(n)):
             return False
+    if kind == "number":  # "April 30" is a date, not a count
+        sentence = ANSWER_TYPES["date"][1].sub(" ", sentence)
     return bool(ANSWER_TYPES[kind][1].search(sentence))
 
 
@@ -106,7 +118,7 @@ def score_sentences(question: str, passages: Sequence[Passage], idf: Mapping[str
             fits = fits_type(kind, passage.text[s:e], question)
             bonus = TYPE_BONUS if kind and fits else 0.0
             total = (own[si] + NEIGHBOUR_WEIGHT * neighbours + bonus) * (1.0 if novel else 0.3)
-            total *= 1.0 if fits else WRONG_TYPE_FACTOR
+            total *= WRONG_TYPE_FACTOR if kind in STRICT_KINDS and not fits else 1.0
             total *= (1.0 - PASSAGE_WEIGHT) + PASSAGE_WEIGHT * passage.score
             scored.append(Scored(pi, s, e, total, own[si]))
     return sorted(scored, key=lambda x: x.score, reverse=True)
@@ -145,6 +157,9 @@ class ExtractiveSynthesizer:
         q_terms = question_terms(question)
         idf = self.idf(q_terms)
         picked = choose(score_sentences(question, passages, idf), passages)
+        kind = answer_type(question)
+        if picked and kind in STRICT_KINDS and not fits_type(kind, picked[0].text(passages), question):
+            picked = []   # "how many" with no number in the best sentence: the articles do not say
         if not picked or not self.answerable(q_terms, [passages[p.passage_index] for p in picked], idf, picked,
                                              passages):
             return Answer(question=question, text=REFUSAL, citations=[], refused=True, backend=self.name)
@@ -163,9 +178,10 @@ class ExtractiveSynthesizer:
     def answerable(self, q_terms: Sequence[str], chosen: Sequence[Passage], idf: Mapping[str, float],
                    picked: Sequence[Scored], passages: Sequence[Passage]) -> bool:
         """Is the evidence strong enough to quote? The cited passages (with titles) must cover the question's
-        key terms, and be semantically close to it."""
+        key terms, and the store must hold something semantically close to the question (the best retrieved
+        passage: the sentence that answers may sit in a passage that is mostly about something else)."""
         if not q_terms:
             return False
         cited_terms = set().union(*(set(terms(p.title + "\n" + p.text)) for p in chosen))
-        best_similarity = max(p.similarity for p in chosen)
+        best_similarity = max(p.similarity for p in passages)
         return coverage(q_terms, cited_terms, idf) >= self.min_coverage and best_similarity >= self.min_similarity
