@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from index.settings import Settings, SettingsError, offline_environment, settings_help
 
-from eval.datasets import DEFAULT_DATASET, Dataset, DatasetError, EvalItem, load_dataset
+from eval.datasets import DEFAULT_ARTICLES, DEFAULT_DATASET, Dataset, DatasetError, EvalItem, load_dataset
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 CALIBRATION_CASES = Path(__file__).resolve().parent / "calibration.jsonl"
@@ -196,7 +196,7 @@ def generate(args: argparse.Namespace, settings: Settings) -> int:
     from eval.judge import JudgeError, generate_testset
 
     try:
-        rows = generate_testset(settings, args.articles or [Path("seeds")], args.size)
+        rows = generate_testset(settings, args.articles or [DEFAULT_ARTICLES], args.size)
     except JudgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
