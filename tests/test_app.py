@@ -302,7 +302,7 @@ def test_added_articles_are_reported_per_file_and_then_answer(fresh_page, tmp_pa
     assert rows["alat.txt"] == "- **added** `alat.txt` — 2023-06-12 · New ferry terminal opens in Alat"
     assert rows["outside.txt"] == "- **duplicate** `outside.txt` — same text as alat.txt"
     assert rows["undated.md"].startswith("- **rejected** `undated.md` — no date found: start the file with")
-    assert rows["broken.json"].startswith("- **rejected** `broken.json` — invalid JSON (Expecting property name")
+    assert rows["broken.json"].startswith("- **rejected** `broken.json` — invalid JSON: Expecting property name")
     assert len(rows) == 4
     assert stats == "**1** articles, **1** passages, dated **2023-06-12** to **2023-06-12**"
     assert calls[-1] == (1.0, "embedding passages 1/1")

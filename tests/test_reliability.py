@@ -183,12 +183,12 @@ def test_a_batch_of_bad_files_is_rejected_with_reasons_while_the_good_ones_go_in
         "binary.txt": "binary file (contains NUL bytes), not text",
         "latin1.txt": "not UTF-8 text (invalid byte at position 20); re-save the file as UTF-8",
         "utf16.txt": "binary file (contains NUL bytes), not text",
-        "broken.json": "invalid JSON (Expecting value at line 1, column 36)",
+        "broken.json": "invalid JSON: Expecting value (line 1, column 36)",
         "undated.txt": "no date found: start the file with ' date YYYY-MM-DD', a 'date: YYYY-MM-DD' line or front "
                        "matter with a date",
         "impossible.txt": "invalid date '2023-13-45': month must be in 1..12",
         "scan.pdf": "unsupported file type '.pdf' (supported: .txt, .md, .json, .jsonl)",
-        "records.jsonl:2": "invalid JSON (Unterminated string starting at at column 11)",
+        "records.jsonl:2": "invalid JSON: Unterminated string starting at (column 11)",
         "records.jsonl:3": "no date (expected one of: date, published_at, publish_date, published, pubDate, pub_date, "
                            "datetime, time)",
         "records.jsonl:4": "invalid date '2023-02-29': day is out of range for month",
