@@ -47,7 +47,7 @@ LABELLED = [
     ("Armenia says the move breaks the 2020 truce that Moscow brokered. [1]", True, ""),
     ("Yerevan refused to negotiate over the Lachin corridor again. [1]", True, ""),
     ("Azerbaijani protesters had already been blocking the region since December, and the checkpoint made it "
-     "worse. [1]", True, ""),
+     "worse. [1]", True, "paraphrase"),
     ("Yerevan rejected any new talks about the corridor. [1]", True, "paraphrase"),
     ("About 120,000 ethnic Armenians live in the enclave. [2]", True, ""),
     ("The corridor brings supplies from Armenia to 120 000 ethnic Armenians [2].", True, ""),
