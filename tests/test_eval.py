@@ -400,11 +400,12 @@ def test_generate_says_it_needs_a_capable_llm(judge, capsys):
     assert "generate needs a capable LLM: set NEWSQA_JUDGE=openai" in capsys.readouterr().err
 
 
-# The local judge in CI: a stratified subset, sized for about 5 minutes on 2 cores (each case is two short
-# judge calls on one- or two-sentence passages; each seed question adds two calls over a ~190-token chunk).
-JUDGE_CASES = ["ok-checkpoint", "ok-30000", "ok-illegal", "ok-pashinian",
-               "bad-date-checkpoint", "bad-number-30000", "bad-added-illegal", "bad-other-icj"]
-JUDGE_QUESTIONS = ["fact-16", "fact-03"]
+# The local judge in CI: a stratified subset, sized for about 5 minutes on an otherwise idle 2-core machine
+# (each case is two short judge calls on a one-sentence passage; the seed question adds two calls over a
+# ~190-token chunk). With three other jobs on the same 2 cores a case took ~50 s and a seed question ~5 min.
+# All six agreed with their labels in the full calibration (21/24), so one miss still passes (5/6 = 83%).
+JUDGE_CASES = ["ok-checkpoint", "ok-30000", "ok-pashinian", "bad-date-checkpoint", "bad-number-30000", "bad-other-icj"]
+JUDGE_QUESTIONS = ["fact-16"]
 
 
 @pytest.mark.slow
