@@ -418,6 +418,6 @@ def test_local_judge_agrees_with_the_labels_and_scores_in_range(seeded_assistant
     assert result["agreement"] >= 0.8, [(r["id"], r["score_text"]) for r in result["rows"]]
     items = [i for i in load_dataset().items if i.id in JUDGE_QUESTIONS]
     rows = evaluate(items, seeded_assistant, judge=judge, progress=False)
-    assert [r.id for r in rows] == JUDGE_QUESTIONS and not any(r.refused for r in rows)
+    assert {r.id for r in rows} == set(JUDGE_QUESTIONS) and not any(r.refused for r in rows)
     for r in rows:
         assert isinstance(r.faithfulness, float) and 0.0 <= r.faithfulness <= 1.0, (r.id, r.faithfulness_note)
