@@ -117,11 +117,6 @@ def ensure_onnx_model(model_dir: Path, cache_dir: Path, quantized: bool = QUANTI
     return small
 
 
-def onnx_model_kwargs(path: Path, cache_dir: Path) -> dict:
-    """The file the ONNX encoder loads (exported on first call) -- kept for callers that pass it on as kwargs."""
-    return {"onnx_path": ensure_onnx_model(Path(path), Path(cache_dir))}
-
-
 class OnnxEmbedder:
     """The Embedder protocol on ONNX Runtime: the model's tokenizer, its max_seq_length, mean pooling, unit length."""
 
