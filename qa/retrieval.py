@@ -9,14 +9,13 @@ import numpy as np
 from index.dates import date_number
 from index.embedder import Embedder
 from index.settings import Settings
-from index.store import Store
+from index.store import Store, StoredChunk
 from qa.dates import DateWindow
 from qa.fusion import article_support, reciprocal_rank_fusion, recency_factor, top_per_group
 from qa.results import Passage
 
 CANDIDATES_PER_K = 4   # each side fetches top_k x this before fusion
-PER_ARTICLE = 2
-RERANK_DEPTH = 30      # candidates whose sentences are scored against the question        # at most this many passages of one article, so top-k spans several articles
+PER_ARTICLE = 2        # at most this many passages of one article, so top-k spans several articles
 
 
 class HybridRetriever:
@@ -26,6 +25,7 @@ class HybridRetriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self._last_query: tuple[str | None, Any] = (None, None)
 
     def retrieve(self, question: str, window: DateWindow, top_k: int) -> list[Passage]:
         if window.empty:
@@ -33,7 +33,7 @@ class HybridRetriever:
         date_min = date_number(window.start) if window.start else None
         date_max = date_number(window.end) if window.end else None
         fetch = max(self.settings.candidates, top_k * CANDIDATES_PER_K)
-        query = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+        query = self._encode(question)
         vector_hits = self.store.vector_search(query, fetch, date_min, date_max)
         found: dict[str, Any] = {h.id: h for h in vector_hits}
         rankings = {"vector": [h.id for h in vector_hits]}
@@ -58,6 +58,14 @@ class HybridRetriever:
         return [Passage.from_stored(cid, found[cid].text, found[cid].metadata, score=fused[cid] / best,
                                     similarity=float(found[cid].similarity or 0.0)) for cid in chosen]
 
+    def _encode(self, question: str) -> np.ndarray:
+        """The question's vector; the last one is kept, since a refused answer retries over wider dates."""
+        cached = self._last_query   # one read: concurrent page requests may replace it meanwhile
+        if cached[0] != question:
+            cached = (question, np.asarray(self.embedder.embed_query(question), dtype=np.float32))
+            self._last_query = cached
+        return cached[1]
+
     def _half_life(self, window: DateWindow) -> float:
         """Time words ("this week", "latest") ask for strong recency; a question asked as of a given date
         gets a milder pull towards that date (news asked about "as of" a day is mostly that week's news)."""
@@ -72,8 +80,6 @@ class HybridRetriever:
         if not ids:
             return {}
         got = self.store.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        from index.store import StoredChunk
-
         vectors = np.asarray(got["embeddings"], dtype=np.float32)
         sims = vectors @ query if len(vectors) else []
         return {cid: StoredChunk(cid, doc, meta, float(sim))
