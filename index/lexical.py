@@ -33,6 +33,18 @@ class LexicalIndex:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._doc_count: int | None = None
+        self._own_writes = 0
+
+    def generation(self) -> tuple[int, int]:
+        """Changes whenever this index is written, by this process or another (SQLite's data_version), so
+        copies derived from the store (index/vectors.py) know when to reload."""
+        with self._lock:
+            return self._own_writes, self._db.execute("PRAGMA data_version").fetchone()[0]
+
+    def dates(self) -> dict[str, int]:
+        """chunk id -> date_num for every indexed chunk."""
+        with self._lock:
+            return dict(self._db.execute("SELECT id, date_num FROM chunks"))
 
     def close(self) -> None:
         with self._lock:
@@ -61,6 +73,7 @@ class LexicalIndex:
                 self._db.execute("ROLLBACK")
                 raise
             self._doc_count = None
+            self._own_writes += 1
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
         with self._lock:
@@ -71,12 +84,14 @@ class LexicalIndex:
                 self._db.execute("DELETE FROM chunks WHERE article_id=?", (aid,))
             self._db.execute("COMMIT")
             self._doc_count = None
+            self._own_writes += 1
 
     def clear(self) -> None:
         with self._lock:
             self._db.execute("DELETE FROM fts")
             self._db.execute("DELETE FROM chunks")
             self._doc_count = None
+            self._own_writes += 1
 
     def search(self, question: str, limit: int, date_min: int | None = None,
                date_max: int | None = None) -> list[tuple[str, float]]:

@@ -6,10 +6,9 @@ point: an article without one is re-ingested in full next time, its leftovers de
 from __future__ import annotations
 
 import logging
-
-
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -19,6 +18,7 @@ import numpy as np
 from index.chunking import Chunk
 from index.lexical import LexicalIndex
 from index.settings import Settings, offline_environment
+from index.vectors import DateSortedVectors
 
 log = logging.getLogger(__name__)
 MANIFEST_SUFFIX = "_articles"
@@ -78,6 +78,8 @@ class Store:
         except Exception as exc:
             raise StoreError(f"cannot open the keyword index at {lexical_path}: {exc}") from exc
         self._max_batch = getattr(client, "get_max_batch_size", lambda: 5000)() or 5000
+        self._vectors: tuple[Any, DateSortedVectors] | None = None
+        self._vectors_lock = threading.Lock()
         self.sync_lexical()
 
     # --- writing ------------------------------------------------------------------------------------------
@@ -141,21 +143,59 @@ class Store:
 
     # --- reading ------------------------------------------------------------------------------------------
     def vector_search(self, vector: Sequence[float], limit: int, date_min: int | None = None,
-                      date_max: int | None = None) -> list[StoredChunk]:
+                      date_max: int | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the nearest chunks dated within the range, best first; the texts
+        are fetched afterwards with get_chunks, in one round trip with the keyword hits."""
         if limit <= 0:  # (an empty collection answers with empty lists; counting first cost a round trip a query)
             return []
+        if (date_min or date_max) and self.settings.date_vectors:
+            return self.date_vectors().search(np.asarray(vector, dtype=np.float32), limit, date_min, date_max)
         got = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=limit,
-                                where=date_where(date_min, date_max),
-                                include=["documents", "metadatas", "distances"])
-        return [StoredChunk(cid, doc, meta, 1.0 - dist) for cid, doc, meta, dist in
-                zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])]
+                                where=date_where(date_min, date_max), include=["distances"])
+        return [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0])]
 
-    def get_chunks(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+    def date_vectors(self) -> DateSortedVectors:
+        """The date-sorted copy of the stored vectors, reloaded from Chroma after any write to the store."""
+        generation = self.lexical.generation()
+        cached = self._vectors
+        if cached is None or cached[0] != generation:
+            with self._vectors_lock:
+                cached = self._vectors
+                if cached is None or cached[0] != generation:
+                    cached = (generation, self._load_date_vectors())
+                    self._vectors = cached
+        return cached[1]
+
+    def _load_date_vectors(self) -> DateSortedVectors:
+        """Dates from the keyword index (no Chroma metadata round trip), vectors from Chroma, page by page."""
+        dates = self.lexical.dates()
+        ids: list[str] = []
+        parts: list[np.ndarray] = []
+        for offset in range(0, self.chunks.count(), PAGE):
+            got = self.chunks.get(include=["embeddings"], limit=PAGE, offset=offset)
+            keep = [i for i, cid in enumerate(got["ids"]) if cid in dates]  # (a chunk the keyword index lacks
+            ids.extend(got["ids"][i] for i in keep)                         # is being written: next reload)
+            if keep:
+                parts.append(np.asarray(got["embeddings"], dtype=np.float32)[keep])
+        vectors = np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+        return DateSortedVectors.build(ids, [dates[cid] for cid in ids], vectors)
+
+    def get_chunks(self, ids: Sequence[str], query: Sequence[float] | None = None) -> dict[str, StoredChunk]:
+        """Stored chunks by id; with a query vector, each carries its cosine similarity to it."""
         if not ids:
             return {}
-        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
-        return {cid: StoredChunk(cid, doc, meta) for cid, doc, meta in
-                zip(got["ids"], got["documents"], got["metadatas"])}
+        cached = self._vectors[1] if self._vectors is not None and query is not None else None
+        with_vectors = query is not None and cached is None
+        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"] + (["embeddings"] * with_vectors))
+        sims: dict[str, float] = {}
+        if query is not None:
+            q = np.asarray(query, dtype=np.float32)
+            if cached is not None:
+                sims = cached.similarity(q, got["ids"])
+            elif len(got["ids"]):
+                sims = dict(zip(got["ids"], (np.asarray(got["embeddings"], dtype=np.float32) @ q).tolist()))
+        return {cid: StoredChunk(cid, doc, meta, sims.get(cid) if query is not None else None)
+                for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
 
     def stats(self) -> StoreStats:
         got = self.articles.get(include=["metadatas"])

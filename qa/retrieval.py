@@ -9,7 +9,7 @@ import numpy as np
 from index.dates import date_number
 from index.embedder import Embedder
 from index.settings import Settings
-from index.store import Store, StoredChunk
+from index.store import Store
 from qa.dates import DateWindow
 from qa.fusion import article_support, reciprocal_rank_fusion, recency_factor, top_per_group
 from qa.results import Passage
@@ -34,14 +34,11 @@ class HybridRetriever:
         date_max = date_number(window.end) if window.end else None
         fetch = max(self.settings.candidates, top_k * CANDIDATES_PER_K)
         query = self._encode(question)
-        vector_hits = self.store.vector_search(query, fetch, date_min, date_max)
-        found: dict[str, Any] = {h.id: h for h in vector_hits}
-        rankings = {"vector": [h.id for h in vector_hits]}
+        rankings = {"vector": [cid for cid, _ in self.store.vector_search(query, fetch, date_min, date_max)]}
         if self.settings.hybrid:
-            keyword_hits = self.store.lexical.search(question, fetch, date_min, date_max)
-            rankings["bm25"] = [cid for cid, _ in keyword_hits]
-            missing = [cid for cid in rankings["bm25"] if cid not in found]
-            found.update(self._with_similarity(missing, query))
+            rankings["bm25"] = [cid for cid, _ in self.store.lexical.search(question, fetch, date_min, date_max)]
+        found = self.store.get_chunks(list(dict.fromkeys(rankings["vector"] + rankings.get("bm25", []))), query)
+        rankings = {name: [cid for cid in ids if cid in found] for name, ids in rankings.items()}
         fused = reciprocal_rank_fusion(rankings, {"vector": 1.0, "bm25": self.settings.bm25_weight},
                                        k=self.settings.rrf_k)
         half_life = self._half_life(window)
@@ -75,12 +72,3 @@ class HybridRetriever:
             return self.settings.as_of_half_life_days
         return 0.0
 
-    def _with_similarity(self, ids: list[str], query: np.ndarray) -> dict[str, Any]:
-        """Chunks found only by BM25, with their cosine similarity computed from stored vectors."""
-        if not ids:
-            return {}
-        got = self.store.chunks.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        sims = vectors @ query if len(vectors) else []
-        return {cid: StoredChunk(cid, doc, meta, float(sim))
-                for cid, doc, meta, sim in zip(got["ids"], got["documents"], got["metadatas"], sims)}

@@ -1,0 +1,81 @@
+"""The in-memory, date-sorted vector copy that serves date-windowed searches (index/vectors.py, Store)."""
+from __future__ import annotations
+
+import numpy as np
+
+from index.ingest import remove
+from index.vectors import DateSortedVectors
+
+from conftest import SEEDS
+
+
+def _toy(n: int = 200, dim: int = 16, seed: int = 0) -> tuple[list[str], list[int], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    dates = [20220101 + int(d) for d in rng.integers(0, 28, n)]
+    return [f"c{i}" for i in range(n)], dates, rng.normal(size=(n, dim)).astype(np.float32)
+
+
+def _brute_force(ids, dates, vectors, query, limit, lo, hi):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    q = query / np.linalg.norm(query)
+    rows = [i for i, d in enumerate(dates) if (lo is None or d >= lo) and (hi is None or d <= hi)]
+    return [ids[i] for i in sorted(rows, key=lambda i: -float(unit[i] @ q))[:limit]]
+
+
+def test_a_windowed_search_returns_exactly_the_nearest_chunks_inside_the_window():
+    ids, dates, vectors = _toy()
+    index = DateSortedVectors.build(ids, dates, vectors)
+    query = np.random.default_rng(1).normal(size=16).astype(np.float32)
+    for lo, hi in [(20220105, 20220112), (None, 20220110), (20220120, None), (None, None), (20220107, 20220107)]:
+        got = index.search(query, 7, lo, hi)
+        assert [cid for cid, _ in got] == _brute_force(ids, dates, vectors, query, 7, lo, hi)
+        assert all((lo is None or dates[int(cid[1:])] >= lo) and (hi is None or dates[int(cid[1:])] <= hi)
+                   for cid, _ in got)
+        assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+
+
+def test_a_window_with_no_chunks_or_a_zero_limit_finds_nothing():
+    index = DateSortedVectors.build(*_toy())
+    query = np.ones(16, dtype=np.float32)
+    assert index.search(query, 5, 20230101, 20231231) == []
+    assert index.search(query, 0) == []
+    assert DateSortedVectors.build([], [], np.zeros((0, 16))).search(query, 5) == []
+
+
+def test_similarity_is_the_cosine_of_each_known_id_and_skips_unknown_ones():
+    ids, dates, vectors = _toy(n=5)
+    index = DateSortedVectors.build(ids, dates, vectors * 3.0)   # scale must not matter
+    query = vectors[2]
+    sims = index.similarity(query, ["c2", "nope", "c4"])
+    assert set(sims) == {"c2", "c4"}
+    assert abs(sims["c2"] - 1.0) < 1e-5
+    expected = float(vectors[4] @ query / np.linalg.norm(vectors[4]) / np.linalg.norm(query))
+    assert abs(sims["c4"] - expected) < 1e-5
+
+
+def test_the_store_answers_a_date_window_as_chromas_filter_does(fresh_store, embedder):
+    settings, store, ingest = fresh_store
+    ingest(SEEDS)
+    query = np.asarray(embedder.embed_query("Lachin checkpoint peace talks"), dtype=np.float32)
+    windows = [(20230501, 20230503), (20230504, None), (None, 20230430), (20230101, 20231231)]
+    for lo, hi in windows:
+        ours = store.vector_search(query, 20, lo, hi)
+        store.settings = settings.replace(date_vectors=False)
+        chroma = store.vector_search(query, 20, lo, hi)
+        store.settings = settings
+        assert [cid for cid, _ in ours] == [cid for cid, _ in chroma]
+        assert np.allclose([s for _, s in ours], [s for _, s in chroma], atol=1e-4)
+
+
+def test_the_copy_follows_writes_to_the_store(fresh_store, embedder, seed_copy):
+    settings, store, ingest = fresh_store
+    first, second = sorted(seed_copy.iterdir())[:2]
+    ingest(first)
+    query = np.asarray(embedder.embed_query("peace talks"), dtype=np.float32)
+    window = (20000101, 20991231)
+    only_first = {cid for cid, _ in store.vector_search(query, 100, *window)}
+    ingest(seed_copy)                                          # added
+    both = {cid for cid, _ in store.vector_search(query, 100, *window)}
+    assert only_first < both
+    remove([second], store)                                    # removed
+    assert {cid for cid, _ in store.vector_search(query, 100, *window)} == only_first
