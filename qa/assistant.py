@@ -70,34 +70,47 @@ class Assistant:
 
     def retrieve(self, question: str, *, as_of: str | dt.date | None = None, date_from: str | dt.date | None = None,
                  date_to: str | dt.date | None = None, top_k: int | None = None,
-                 from_question: bool = True) -> tuple[list[Passage], DateWindow]:
+                 from_question: bool = True, dates_from: str | None = None) -> tuple[list[Passage], DateWindow]:
+        """Passages for the question; its date window is read from `dates_from` when given (the user's own
+        words, when a model rewrote the follow-up that is searched for)."""
         question = clean_question(question, self.settings.max_question_chars)
         as_of_day = parse_iso(as_of, "as_of") or dt.date.today()
-        window = make_window(question, as_of_day, parse_iso(date_from, "date_from"), parse_iso(date_to, "date_to"),
-                             from_question=from_question)
+        window = make_window(dates_from or question, as_of_day, parse_iso(date_from, "date_from"),
+                             parse_iso(date_to, "date_to"), from_question=from_question)
         window = replace(window, anchored=as_of is not None)
         return self.retriever.retrieve(question, window, top_k or self.settings.top_k), window
+
+    def widen(self, question: str, window: DateWindow, **kwargs: Any) -> tuple[list[Passage], DateWindow] | None:
+        """Passages over all dates up to as_of, for a refused question whose own words narrowed the dates ("killed
+        in 2020" names when something happened, not when it was reported); None when nothing was narrowed."""
+        as_of_day = parse_iso(kwargs.get("as_of"), "as_of") or dt.date.today()
+        if not window.phrases or (window.start is None and window.end == as_of_day):
+            return None
+        return self.retrieve(question, from_question=False, **kwargs)
+
+    @staticmethod
+    def widened_notice(window: DateWindow) -> str:
+        return (f"no article published {window.describe()} answers this; "
+                "this answer comes from articles outside those dates")
 
     def answer(self, question: str, *, as_of: str | dt.date | None = None, date_from: str | dt.date | None = None,
                date_to: str | dt.date | None = None, top_k: int | None = None,
                history: Sequence[Any] | None = None) -> Answer:
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        # a generative synthesizer condenses follow-ups with its model; the extractive one has the rules
+        # a generative synthesizer condenses follow-ups with its model; the extractive one has the rules. The
+        # dates are read from the user's words (the rules' version), never from dates a model added.
         standalone = getattr(self.synthesizer, "condense", condense)(question, history)
-        kwargs = dict(as_of=as_of, date_from=date_from, date_to=date_to, top_k=top_k)
+        kwargs = dict(as_of=as_of, date_from=date_from, date_to=date_to, top_k=top_k,
+                      dates_from=condense(question, history))
         passages, window = self.retrieve(standalone, **kwargs)
         result = self.synthesizer.synthesize(standalone, passages)
         notice = result.notice
-        if result.refused and window.phrases and (window.start or window.end != (parse_iso(as_of, "as_of")
-                                                                                   or dt.date.today())):
-            # "killed in 2020" names when something happened, not when it was reported: try all dates up to as_of
-            wider, wider_window = self.retrieve(standalone, from_question=False, **kwargs)
-            retry = self.synthesizer.synthesize(standalone, wider)
+        if result.refused and (wider := self.widen(standalone, window, **kwargs)) is not None:
+            retry = self.synthesizer.synthesize(standalone, wider[0])
             if not retry.refused:
-                notice = (f"no article published {window.describe()} answers this; "
-                          "this answer comes from articles outside those dates")
-                result, window = retry, wider_window
+                notice = self.widened_notice(window)
+                result, window = retry, wider[1]
         return replace(result, question=question, standalone_question=standalone, date_window=window,
                        notice=notice, seconds=time.perf_counter() - started)
 

@@ -89,3 +89,20 @@ def test_answer_text_is_made_of_sentences_of_the_sources(seeded_assistant):
     body = __import__("re").sub(r"\s*\[\d+\]", "", result.text)
     cited_sentences = {s for c in result.citations for s in sentences(c.text)}
     assert all(s in cited_sentences for s in sentences(body))
+
+
+WHEN_IN_APRIL = "On what date in April did Baku set up the Lachin checkpoint?"   # reported on May 1
+
+
+def test_a_refused_question_whose_dates_named_the_event_is_asked_again_over_all_dates(seeded_assistant):
+    narrow, window = seeded_assistant.retrieve(WHEN_IN_APRIL, as_of="2023-05-10")
+    assert (str(window.start), str(window.end)) == ("2023-04-01", "2023-04-30") and narrow == []
+    result = seeded_assistant.answer(WHEN_IN_APRIL, as_of="2023-05-10")
+    assert not result.refused and "April 23" in result.text
+    assert result.notice.startswith("no article published 2023-04-01 to 2023-04-30 (from 'in april') answers this")
+    assert result.date_window.start is None and str(result.date_window.end) == "2023-05-10"
+
+
+def test_explicit_dates_are_never_widened(seeded_assistant):
+    result = seeded_assistant.answer(CHECKPOINT_Q, date_to="2023-04-30")
+    assert result.refused and not result.notice

@@ -365,3 +365,21 @@ def test_markers_written_the_small_models_way_are_read(seeded_assistant, reply):
     result = scripted(seeded_assistant, reply).answer(CHECKPOINT_Q)
     assert "April 23" in result.text and result.backend == "scripted" and result.pruned == []
     assert any("April 23" in c.text for c in result.citations)
+
+
+def test_a_streamed_answer_is_also_asked_again_over_all_dates(seeded_assistant):
+    from tests.test_answers import WHEN_IN_APRIL
+
+    items = list(scripted(seeded_assistant, FAITHFUL).answer_stream(WHEN_IN_APRIL, as_of="2023-05-10"))
+    final = items[-1]
+    assert not final.refused and "April 23" in final.text
+    assert final.notice.startswith("no article published 2023-04-01 to 2023-04-30")
+
+
+def test_dates_a_model_adds_while_condensing_do_not_narrow_the_search(seeded_assistant):
+    assistant = scripted(seeded_assistant, "When did Baku set up the Lachin checkpoint in June 2022?")
+    history = [{"role": "user", "content": CHECKPOINT_Q}, {"role": "assistant", "content": "April 23 [1]"}]
+    for result in (assistant.answer("And when was that?", history=history),
+                   list(assistant.answer_stream("And when was that?", history=history))[-1]):
+        assert result.standalone_question.endswith("in June 2022?")
+        assert result.date_window.start is None and not result.date_window.phrases
