@@ -56,6 +56,8 @@ class Settings:
     candidates: int = _doc("Candidates each of vector and BM25 search fetch before fusion.", default=40)
     article_support: float = _doc("Share of the best other chunk of the same article added to a chunk's score "
                                   "(articles about the story beat digests that mention it once).", default=0.5)
+    lede_boost: float = _doc("Extra share of score for an article's first chunk, its lede (0 turns it off).",
+                             default=0.25)
     date_vectors: bool = _doc("Search a date window exactly over an in-memory, date-sorted copy of the vectors "
                               "(~4x faster than Chroma's where filter); false uses the filter.", default=True)
     min_similarity: float = _doc("Refuse when the best passage's cosine similarity is below this.", default=0.30)

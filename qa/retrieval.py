@@ -46,13 +46,18 @@ class HybridRetriever:
             for cid in fused:
                 published = dt.date.fromisoformat(found[cid].metadata["date"])
                 fused[cid] *= recency_factor(published, window.as_of, half_life, self.settings.recency_floor)
-        if self.settings.article_support:
-            fused = article_support(fused, {cid: found[cid].metadata["article_id"] for cid in fused},
-                                    self.settings.article_support)
-        order = sorted(fused, key=fused.get, reverse=True)
-        chosen = top_per_group(order, {cid: found[cid].metadata["article_id"] for cid in order}, PER_ARTICLE, top_k)
-        best = max(fused.values(), default=1.0)
-        return [Passage.from_stored(cid, found[cid].text, found[cid].metadata, score=fused[cid] / best,
+        article_of = {cid: found[cid].metadata["article_id"] for cid in fused}
+        relevance = article_support(fused, article_of, self.settings.article_support)
+        # news puts the story's main fact first and digests mention it mid-article: an article's first chunk
+        # (its lede) ranks higher. It is a prior about where stories are, not evidence that this chunk answers,
+        # so the scores handed to the answer step stay without it.
+        boosted = {cid: score * (1.0 + self.settings.lede_boost) if found[cid].metadata.get("position") == 0
+                   else score for cid, score in fused.items()}
+        ranked = article_support(boosted, article_of, self.settings.article_support)
+        order = sorted(ranked, key=ranked.get, reverse=True)
+        chosen = top_per_group(order, article_of, PER_ARTICLE, top_k)
+        best = max(relevance.values(), default=1.0)
+        return [Passage.from_stored(cid, found[cid].text, found[cid].metadata, score=relevance[cid] / best,
                                     similarity=float(found[cid].similarity or 0.0)) for cid in chosen]
 
     def _encode(self, question: str) -> np.ndarray:

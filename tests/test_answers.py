@@ -106,3 +106,21 @@ def test_a_refused_question_whose_dates_named_the_event_is_asked_again_over_all_
 def test_explicit_dates_are_never_widened(seeded_assistant):
     result = seeded_assistant.answer(CHECKPOINT_Q, date_to="2023-04-30")
     assert result.refused and not result.notice
+
+
+def test_an_articles_first_chunk_its_lede_ranks_higher_but_keeps_its_relevance_score(seeded_assistant):
+    from qa.retrieval import HybridRetriever
+
+    question = "Blinken Lachin corridor peace talks"
+    _, window = seeded_assistant.retrieve(question)
+
+    def ranked(boost: float) -> list:
+        settings = seeded_assistant.settings.replace(lede_boost=boost)
+        return HybridRetriever(seeded_assistant.store, seeded_assistant.embedder, settings).retrieve(
+            question, window, 20)
+
+    plain, boosted = ranked(0.0), ranked(10.0)
+    assert [p.position for p in plain] != [p.position for p in boosted]
+    is_lede = [p.position == 0 for p in boosted]
+    assert is_lede == sorted(is_lede, reverse=True)          # a 10x boost puts every lede first
+    assert {p.chunk_id: p.score for p in plain} == {p.chunk_id: p.score for p in boosted}
