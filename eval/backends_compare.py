@@ -85,7 +85,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_backend(assistant, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from qa.citations import check_answer
+    from qa.citations import check_answer, evidence_text
     from qa.generative import embedding_similarity
 
     similarity = embedding_similarity(assistant.embedder)
@@ -94,7 +94,7 @@ def run_backend(assistant, questions: list[dict[str, Any]]) -> list[dict[str, An
         started = time.perf_counter()
         result = assistant.answer(q["question"], as_of=q.get("as_of"))
         seconds = time.perf_counter() - started
-        sources = {c.number: f"{c.title} ({c.date})\n{c.text}" for c in result.citations}
+        sources = {c.number: evidence_text(c) for c in result.citations}
         numbered = [sources.get(n, "") for n in range(1, max(sources, default=0) + 1)]
         valid = result.refused or (bool(result.citations)
                                    and check_answer(result.text, numbered, similarity=similarity).valid)

@@ -19,6 +19,8 @@ from functools import lru_cache
 from pathlib import PurePath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from qa.citations import evidence_text
+
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")   # [1] and [1, 2], as qa.citations reads them
 FUZZY_CONTAINS = 90          # rapidfuzz partial_ratio at or above this counts as "the sentence is in the chunk"
 ARTICLES = frozenset({"a", "an", "the"})   # dropped before token F1, as SQuAD does
@@ -266,7 +268,8 @@ def score_answer(item: Any, answer: Any, retrieved: Sequence[Any], check: Callab
     key = lambda p: evidence_key(evidence, article_id=p.article_id, url=p.url, source=p.source)  # noqa: E731
     retrieved_ids = list(dict.fromkeys(key(p) for p in retrieved))
     recall, precision = id_context_scores(retrieved_ids, evidence) if item.answerable else (None, None)
-    verdict = citation_verdict(answer.text, {c.number: c.text for c in answer.citations}, answer.refused, check)
+    verdict = citation_verdict(answer.text, {c.number: evidence_text(c) for c in answer.citations}, answer.refused,
+                               check)
     contains = contains_all(answer.text, item.keywords) if item.answerable and not answer.refused else (
         False if item.answerable else None)
     return Row(

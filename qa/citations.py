@@ -39,7 +39,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from index.sentences import sentences
 from index.terms import STOPWORDS, normalise_number, stem, terms, words
@@ -271,6 +271,12 @@ def check_sentence(claim: str, cited: tuple[int, ...], passages: Sequence[str],
 
 def _written(claim: str, cited: tuple[int, ...]) -> str:
     return claim + (" " + "".join(f"[{n}]" for n in cited) if cited else "")
+
+
+def evidence_text(source: Any) -> str:
+    """A passage or citation as the check reads it: title and date (the model is shown them, and the page shows
+    them with each citation) and the text. The answer path and the evaluation suite both check this."""
+    return f"{source.title} ({source.date})\n{source.text}"
 
 
 def check_answer(text: str, passages: Sequence[str], *, similarity: Callable[[str, str], float] | None = None,

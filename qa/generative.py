@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 from index.sentences import sentences
 from index.settings import Settings
 from index.terms import terms
-from qa.citations import CitationCheck, check_answer
+from qa.citations import CitationCheck, check_answer, evidence_text
 from qa.conversation import MIN_STANDALONE_TERMS, condense as condense_by_rules, is_follow_up, user_turns
 from qa.prompts import REFUSAL_SENTENCE, answer_prompt, condense_prompt, passage_block
 from qa.results import Answer, Citation, Passage, Pruned
@@ -108,11 +108,6 @@ def clean_reply(text: str) -> str:
     # markers as the 1.5B model also writes them: "April 23 (2)" and "[1], [2]"
     text = re.sub(r"\s*\((\d{1,2})\)(?=\s*(?:[.!?]|$|\n))", r" [\1]", text)
     return re.sub(r"\]\s*,\s*\[", "][", text)
-
-
-def source_text(passage: Passage) -> str:
-    """A passage as the citation check reads it: title and date (the model sees them too) and the text."""
-    return f"{passage.title} ({passage.date})\n{passage.text}"
 
 
 def focus(question: str, text: str, keep: int = FOCUS_SENTENCES) -> str:
@@ -256,7 +251,7 @@ class GenerativeSynthesizer:
             parts = sentences(line)
             refusals += [s for s in parts if is_refusal(s)]
             lines.append(" ".join(s for s in parts if not is_refusal(s)))
-        sources = [source_text(p) for p in passages]
+        sources = [evidence_text(p) for p in passages]
         check = self.check("\n".join(lines), sources)
         check, recited = self.recite(check, sources)
         pruned = check.pruned + [Pruned(s, "a refusal inside an answer") for s in refusals]

@@ -421,3 +421,20 @@ def test_local_judge_agrees_with_the_labels_and_scores_in_range(seeded_assistant
     assert {r.id for r in rows} == set(JUDGE_QUESTIONS) and not any(r.refused for r in rows)
     for r in rows:
         assert isinstance(r.faithfulness, float) and 0.0 <= r.faithfulness <= 1.0, (r.id, r.faithfulness_note)
+
+
+def test_the_eval_checks_a_citation_with_its_title_as_the_answer_path_does():
+    """A 1.5B model quoted an untitled article's title (its first sentence) while citing a later chunk: the
+    answer path accepted it, the eval rejected it. Both now read title, date and text (qa.citations.evidence_text)."""
+    from eval.datasets import EvalItem
+    from eval.metrics import score_answer
+    from qa.citations import check_answer
+    from qa.results import Answer, Citation
+
+    title = "Yerevan and Baku announced that their foreign ministers were heading to Washington"
+    citation = Citation(number=1, title=title, date="2023-05-01", source="s.txt", score=1.0,
+                        text="The readout of the call said Blinken spoke with the Armenian leader.")
+    answer = Answer(question="q", text=f"{title}. [1]", citations=[citation], refused=False, backend="test")
+    row = score_answer(EvalItem(id="t", user_input="Where were the ministers heading?"), answer, [], check_answer)
+    assert row.citation_valid, row.citation_reasons
+    assert not check_answer(answer.text, [citation.text]).valid     # the text alone does not hold it
