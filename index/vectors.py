@@ -4,7 +4,9 @@ Why: a date window is the common case (every question asked "as of" a day), and 
 date cost 30-40 ms a query at 10k chunks here, against ~10 ms unfiltered (measured by eval/bench.py and in
 the issue 6 note). Sorted by date, a window is one contiguous slice: a bisect and a matrix-vector product
 over only the chunks in the window, exact rather than approximate. Chroma stays the store and the source of
-the vectors; this copy is rebuilt from it whenever the keyword index reports a write (see Store).
+the vectors; this copy is rebuilt from it whenever the keyword index reports a write (see Store). A window
+that holds every chunk (a question asked as of today) is no filter at all: Store sends it to Chroma's own
+index, unfiltered.
 """
 from __future__ import annotations
 

@@ -79,3 +79,17 @@ def test_the_copy_follows_writes_to_the_store(fresh_store, embedder, seed_copy):
     assert only_first < both
     remove([second], store)                                    # removed
     assert {cid for cid, _ in store.vector_search(query, 100, *window)} == only_first
+
+
+def test_a_window_holding_every_chunk_is_searched_by_chromas_index_and_a_narrower_one_in_memory(fresh_store,
+                                                                                                 embedder):
+    settings, store, ingest = fresh_store
+    ingest(SEEDS)
+    query = np.asarray(embedder.embed_query("peace talks"), dtype=np.float32)
+    calls = []
+    real_query = store.chunks.query
+    store.chunks.query = lambda **kw: calls.append(kw) or real_query(**kw)
+    store.vector_search(query, 5, None, 20991231)                  # as_of today: every chunk is before it
+    assert len(calls) == 1 and calls[0]["where"] is None
+    store.vector_search(query, 5, 20230502, 20991231)              # only the May 4 article
+    assert len(calls) == 1
