@@ -1,7 +1,8 @@
 """`python -m eval.realtimeqa DIR`: retrieval and answers on RealTime QA, side by side with plain LlamaIndex.
 
 DIR holds articles.jsonl and questions.jsonl (the format of ../shared/realtimeqa-dev, read in place, never
-copied). Prints one table: gold-article recall@1/3/5/10 from `retrieve`, gold article among the answer's
+copied). Prints one table: gold-article recall@1/3/5/10 from `retrieve`, the reference answer inside the top
+1/5 passages (answer@k: another outlet's story answers too), gold article among the answer's
 citations, reference answer inside the cited passages, refusals, citations after as_of, latency p50/p95 -- for
 the project with as_of, without it, and for a plain LlamaIndex pipeline (SentenceSplitter 256 -> the same
 embedder -> Chroma -> vector top-k, no dates). Also asks the questions of a store holding only seeds/.
@@ -23,6 +24,7 @@ from typing import Any, Callable, Sequence
 from index.settings import Settings, offline_environment
 
 KS = (1, 3, 5, 10)
+ANSWER_KS = (1, 5)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -57,6 +59,13 @@ def recall_at(ranked_urls: Sequence[str], gold: set[str], k: int) -> float:
     return float(any(u in gold for u in ranked_urls[:k]))
 
 
+def answer_at(texts: Sequence[str], answer: str, k: int) -> float:
+    """1 if the reference answer is inside one of the top-k passages: another outlet's article on the same story
+    answers as well as the gold one, which gold-article recall cannot see."""
+    wanted = normalise_answer(answer)
+    return float(any(wanted in normalise_answer(t) for t in texts[:k]))
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -72,6 +81,7 @@ class Run:
     def summary(self) -> dict[str, float]:
         n = max(len(self.rows), 1)
         out = {f"recall@{k}": sum(r[f"recall@{k}"] for r in self.rows) / n for k in KS}
+        out.update({f"answer@{k}": sum(r[f"answer@{k}"] for r in self.rows) / n for k in ANSWER_KS})
         for key in ("gold_cited", "answer_in_citations", "refused"):
             if self.rows and key in self.rows[0]:
                 out[key] = sum(r[key] for r in self.rows) / n
@@ -89,7 +99,8 @@ def run_project(assistant, questions: list[dict[str, Any]], use_as_of: bool, ans
         gold = set(q["gold_urls"])
         passages, _ = assistant.retrieve(q["question"], as_of=as_of, top_k=max(KS))
         urls = [p.url for p in passages]
-        row = {"id": q["id"], **{f"recall@{k}": recall_at(urls, gold, k) for k in KS}}
+        row = {"id": q["id"], **{f"recall@{k}": recall_at(urls, gold, k) for k in KS},
+               **{f"answer@{k}": answer_at([p.text for p in passages], q["answer"], k) for k in ANSWER_KS}}
         if answer:
             started = time.perf_counter()
             result = assistant.answer(q["question"], as_of=as_of)
@@ -138,7 +149,9 @@ def run_baseline(retriever, questions: list[dict[str, Any]]) -> Run:
         nodes = retriever.retrieve(q["question"])
         ms = (time.perf_counter() - started) * 1000
         urls = [n.node.metadata.get("url", "") for n in nodes]
-        run.rows.append({"id": q["id"], "ms": ms, **{f"recall@{k}": recall_at(urls, set(q["gold_urls"]), k) for k in KS}})
+        run.rows.append({"id": q["id"], "ms": ms, **{f"recall@{k}": recall_at(urls, set(q["gold_urls"]), k) for k in KS},
+                         **{f"answer@{k}": answer_at([n.node.get_content() for n in nodes], q["answer"], k)
+                            for k in ANSWER_KS}})
     return run
 
 

@@ -71,3 +71,12 @@ def test_nothing_after_as_of_is_cited_and_citations_carry_urls(archive):
         assert result.date_window.end.isoformat() <= q["as_of"]
         cited = normalise_answer(" ".join(c.text for c in result.citations))
         assert normalise_answer(q["answer"]) in cited, (q["question"], result.text)
+
+
+def test_answer_at_k_finds_the_reference_answer_in_the_top_k_passages_whatever_the_quotes():
+    from eval.realtimeqa import answer_at
+
+    texts = ["Gas hit $4.99 on Friday.", "Netflix renewed “Squid Game” for a second season."]
+    assert answer_at(texts, '"Squid Game"', 2) == 1.0
+    assert answer_at(texts, '"Squid Game"', 1) == 0.0
+    assert answer_at(texts, "Ozark", 2) == 0.0
