@@ -304,7 +304,7 @@ def test_seed_question_is_answered_with_valid_citations(generative, question, fa
         result.backend == "extractive" and "showing the extractive answer" in result.notice), result
     assert fact in result.text and not result.refused, result
     assert any(c.date == date and fact in c.text for c in result.citations)
-    check = citations.check_answer(result.text, [f"{c.title} ({c.date})\n{c.text}" for c in result.citations],
+    check = citations.check_answer(result.text, [citations.evidence_text(c) for c in result.citations],
                                    similarity=generative.synthesizer.similarity)
     assert check.valid and check.text == result.text, check.sentences
 
