@@ -13,7 +13,6 @@ from index.settings import Settings
 from index.store import Store
 
 Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
-BATCH_CHUNKS = 128  # chunks embedded and committed together: big enough to keep the encoder busy
 
 
 @dataclass
@@ -118,11 +117,13 @@ def _write(articles: list[Article], settings: Settings, store: Store, embedder: 
     if progress:
         progress(0, total)
     batch: list[tuple[Article, list[Chunk]]] = []
+    in_batch = 0
     for i, item in enumerate(chunked):
         batch.append(item)
-        if sum(len(c) for _, c in batch) >= BATCH_CHUNKS or i == len(chunked) - 1:
+        in_batch += len(item[1])
+        if in_batch >= settings.ingest_batch or i == len(chunked) - 1:
             done += _write_batch(batch, store, embedder, report)
-            batch = []
+            batch, in_batch = [], 0
             if progress:
                 progress(done, total)
 

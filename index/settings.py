@@ -40,6 +40,9 @@ class Settings:
                                        default="torch")
     chunk_size: int = _doc("Chunk size in tokens for the sentence-aware splitter.", default=192)
     chunk_overlap: int = _doc("Token overlap between neighbouring chunks.", default=32)
+    ingest_batch: int = _doc("Chunks embedded and committed together. Larger batches pad less (the encoder sorts a "
+                             "batch by length): 128 cost ~10% of ingest speed against 512; an interrupted ingest "
+                             "redoes at most one batch.", default=512)
     max_file_mb: float = _doc("Files larger than this are rejected with a reason.", default=25.0)
     # retrieval
     top_k: int = _doc("Passages retrieved per question.", default=5)
@@ -119,6 +122,8 @@ class Settings:
         if self.chunk_overlap >= self.chunk_size:
             raise SettingsError(f"{PREFIX}CHUNK_OVERLAP ({self.chunk_overlap}) must be below "
                                 f"{PREFIX}CHUNK_SIZE ({self.chunk_size})")
+        if self.ingest_batch < 1:
+            raise SettingsError(f"{PREFIX}INGEST_BATCH must be at least 1, got {self.ingest_batch}")
         if self.top_k < 1:
             raise SettingsError(f"{PREFIX}TOP_K must be at least 1, got {self.top_k}")
 

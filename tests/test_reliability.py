@@ -225,19 +225,19 @@ def write_corpus(folder: Path, count: int = 40) -> None:
 def test_an_ingest_killed_mid_way_leaves_a_consistent_store_that_a_rerun_completes(tmp_path, embedder):
     from index.articles import load_file
     from index.chunking import chunk_article
-    from index.ingest import BATCH_CHUNKS, ingest
+    from index.ingest import ingest
     from index.store import open_store
 
     corpus = tmp_path / "corpus"
     write_corpus(corpus)
     # small chunks, so 40 small articles need two batches and the kill lands between commits
-    settings = Settings(store_dir=tmp_path / "store", chunk_size=48, chunk_overlap=8)
+    settings = Settings(store_dir=tmp_path / "store", chunk_size=48, chunk_overlap=8, ingest_batch=128)
     articles = [a for p in sorted(corpus.iterdir()) for a in load_file(p)[0]]
     expected = {a.id: len(chunk_article(a, settings.chunk_size, settings.chunk_overlap)) for a in articles}
-    assert len(expected) == 40 and sum(expected.values()) > BATCH_CHUNKS + 64
+    assert len(expected) == 40 and sum(expected.values()) > settings.ingest_batch + 64
 
     env = {**os.environ, "NEWSQA_STORE_DIR": str(settings.store_dir), "NEWSQA_CHUNK_SIZE": "48",
-           "NEWSQA_CHUNK_OVERLAP": "8"}
+           "NEWSQA_CHUNK_OVERLAP": "8", "NEWSQA_INGEST_BATCH": "128"}
     proc = subprocess.Popen([sys.executable, "-m", "index", str(corpus)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     progress = bytearray()
@@ -282,8 +282,7 @@ def test_a_crash_between_write_steps_is_repaired_and_redone_on_the_next_run(tmp_
 
     corpus = tmp_path / "corpus"
     write_corpus(corpus, count=6)
-    settings = Settings(store_dir=tmp_path / "store")
-    monkeypatch.setattr(ingest_module, "BATCH_CHUNKS", 2)     # three commits of two articles
+    settings = Settings(store_dir=tmp_path / "store", ingest_batch=2)     # three commits of two articles
     store = open_store(settings)
     calls = []
 
