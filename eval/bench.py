@@ -516,7 +516,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10_000],
                    help="store sizes in chunks for the latency figures (default 1000,10000; add 100000 for the "
                         "large one, ~10 min more)")
-    p.add_argument("--ingest-chunks", type=int, default=384, help="chunks embedded for real in (1)/(2)")
+    p.add_argument("--ingest-chunks", type=int, default=1536, help="chunks embedded for real in (1)/(2)")
     p.add_argument("--encoder-chunks", type=int, default=192, help="chunks for the torch/ONNX throughput race")
     p.add_argument("--questions", type=int, default=200, help="warm questions per store size")
     p.add_argument("--cold-runs", type=int, default=3, help="new processes for the cold-start median")
