@@ -171,18 +171,30 @@ class Store:
         return cached[1]
 
     def _load_date_vectors(self) -> DateSortedVectors:
-        """Dates from the keyword index (no Chroma metadata round trip), vectors from Chroma, page by page."""
+        """Ids and dates from the keyword index, in date order (no Chroma metadata round trip); vectors from
+        Chroma page by page, each written straight into its row, so the peak is one matrix and one page."""
         dates = self.lexical.dates()
-        ids: list[str] = []
-        parts: list[np.ndarray] = []
+        order = sorted(dates, key=lambda cid: (dates[cid], cid))
+        row_of = {cid: row for row, cid in enumerate(order)}
+        matrix: np.ndarray | None = None
+        filled = np.zeros(len(order), dtype=bool)
         for offset in range(0, self.chunks.count(), PAGE):
             got = self.chunks.get(include=["embeddings"], limit=PAGE, offset=offset)
-            keep = [i for i, cid in enumerate(got["ids"]) if cid in dates]  # (a chunk the keyword index lacks
-            ids.extend(got["ids"][i] for i in keep)                         # is being written: next reload)
-            if keep:
-                parts.append(np.asarray(got["embeddings"], dtype=np.float32)[keep])
-        vectors = np.vstack(parts) if parts else np.zeros((0, 0), dtype=np.float32)
-        return DateSortedVectors.build(ids, [dates[cid] for cid in ids], vectors)
+            pairs = [(i, row_of[cid]) for i, cid in enumerate(got["ids"]) if cid in row_of]
+            if not pairs:
+                continue
+            page = np.asarray(got["embeddings"], dtype=np.float32)
+            if matrix is None:
+                matrix = np.zeros((len(order), page.shape[1]), dtype=np.float32)
+            rows = np.fromiter((r for _, r in pairs), dtype=np.int64, count=len(pairs))
+            matrix[rows] = page[[i for i, _ in pairs]]
+            filled[rows] = True
+        if matrix is None:
+            return DateSortedVectors.from_sorted([], [], np.zeros((0, 0), dtype=np.float32))
+        if not filled.all():   # indexed for keywords but not (yet) in Chroma: being written, next reload
+            keep = np.flatnonzero(filled)
+            order, matrix = [order[r] for r in keep], matrix[keep]
+        return DateSortedVectors.from_sorted(order, [dates[cid] for cid in order], matrix)
 
     def get_chunks(self, ids: Sequence[str], query: Sequence[float] | None = None) -> dict[str, StoredChunk]:
         """Stored chunks by id; with a query vector, each carries its cosine similarity to it."""

@@ -30,12 +30,17 @@ class DateSortedVectors:
         order = sorted(range(len(ids)), key=lambda i: (dates[i], ids[i]))
         matrix = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)[order] if len(ids) else \
             np.zeros((0, 0), dtype=np.float32)
+        return cls.from_sorted([ids[i] for i in order], [dates[i] for i in order], matrix)
+
+    @classmethod
+    def from_sorted(cls, ids: Sequence[str], dates: Sequence[int], matrix: np.ndarray) -> DateSortedVectors:
+        """From rows already in (date, id) order; `matrix` is normalised in place, not copied (at 100k chunks a
+        copy is 150 MB of peak memory)."""
         if len(matrix):
             norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-            matrix = np.ascontiguousarray(matrix / np.where(norms == 0, 1.0, norms))
-        sorted_ids = tuple(ids[i] for i in order)
-        return cls(sorted_ids, tuple(int(dates[i]) for i in order), matrix,
-                   {cid: row for row, cid in enumerate(sorted_ids)})
+            norms[norms == 0] = 1.0
+            matrix /= norms
+        return cls(tuple(ids), tuple(int(d) for d in dates), matrix, {cid: row for row, cid in enumerate(ids)})
 
     def __len__(self) -> int:
         return len(self.ids)
