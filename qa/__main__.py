@@ -34,8 +34,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(os.environ, backend=args.backend, store_dir=args.store)
         from index.store import StoreError
         from qa import QuestionError, get_assistant
+        from qa.assistant import clean_question
+        from qa.dates import parse_iso
 
         try:
+            # the question and dates first: a typo should not wait for the store and the models to load
+            clean_question(args.question, settings.max_question_chars)
+            for name, value in (("as_of", args.as_of), ("--from", args.date_from), ("--to", args.date_to)):
+                parse_iso(value, name)
             result = get_assistant(settings).answer(args.question, as_of=args.as_of, date_from=args.date_from,
                                                     date_to=args.date_to, top_k=args.top_k)
         except (QuestionError, StoreError, ValueError) as exc:

@@ -48,6 +48,14 @@ def test_bad_questions_get_one_clear_line(tmp_path, args, message):
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("args", [("qa", "   "), ("qa", "x" * 2001), ("qa", "--to", "May 2", "What happened?")])
+def test_a_bad_question_is_reported_before_the_store_is_opened(tmp_path, args):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    result = run(*args, store=not_a_folder / "store")   # opening this store would fail with a store error
+    assert result.returncode == 2 and "store" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
 def test_a_bad_setting_names_the_variable(tmp_path):
     result = run("qa", "hello there friend", store=tmp_path, NEWSQA_BACKEND="gpt5")
     assert result.returncode == 2 and "NEWSQA_BACKEND='gpt5' is not one of" in result.stderr
