@@ -324,14 +324,18 @@ def test_tokyo_is_refused(generative):
 
 @pytest.mark.slow
 def test_streaming_yields_pieces_then_the_checked_answer(llamacpp):
-    items = list(llamacpp.answer_stream(CHECKPOINT_Q))
+    # the venue question: the one the 1.5B model answers itself every time. On the checkpoint question its reply
+    # depends on what it answered before (llama.cpp reuses the cached prompt prefix, which shifts the floats):
+    # after the earlier tests of this file it listed "April 23 (1), April 30 (2), December 2020 (3)", all pruned.
+    question, fact, _ = SEED_QUESTIONS[2]
+    items = list(llamacpp.answer_stream(question))
     pieces, final = items[:-1], items[-1]
     assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
-    assert final.backend == "llamacpp" and "April 23" in final.text and final.seconds > 0
-    assert final.standalone_question == CHECKPOINT_Q and final.date_window is not None
+    assert final.backend == "llamacpp" and fact in final.text and final.seconds > 0, (final, "".join(pieces))
+    assert final.standalone_question == question and final.date_window is not None
     # the pieces are the raw reply; the final text is that reply checked (markers renumbered, unsupported removed)
     raw = "".join(pieces)
-    assert "April 23" in raw and final.text != "" and len(final.text) <= len(raw) + 8 * len(final.citations)
+    assert fact in raw and final.text != "" and len(final.text) <= len(raw) + 8 * len(final.citations)
 
 
 @pytest.mark.slow
