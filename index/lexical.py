@@ -41,6 +41,11 @@ class LexicalIndex:
         with self._lock:
             return self._own_writes, self._db.execute("PRAGMA data_version").fetchone()[0]
 
+    def date_range(self) -> tuple[int | None, int | None]:
+        """(oldest, newest) date_num of the indexed chunks; (None, None) when there are none."""
+        with self._lock:
+            return tuple(self._db.execute("SELECT min(date_num), max(date_num) FROM chunks").fetchone())
+
     def dates(self) -> dict[str, int]:
         """chunk id -> date_num for every indexed chunk."""
         with self._lock:

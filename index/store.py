@@ -149,11 +149,11 @@ class Store:
         if limit <= 0:  # (an empty collection answers with empty lists; counting first cost a round trip a query)
             return []
         if (date_min or date_max) and self.settings.date_vectors:
-            vectors = self.date_vectors()
-            start, stop = vectors.window(date_min, date_max)
-            if (start, stop) != (0, len(vectors)):
-                return vectors.search(np.asarray(vector, dtype=np.float32), limit, date_min, date_max)
-            date_min = date_max = None   # the window holds every chunk (as_of today): Chroma's index, unfiltered
+            first, last = self.lexical.date_range()
+            if first is not None and ((date_min and date_min > first) or (date_max and date_max < last)):
+                return self.date_vectors().search(np.asarray(vector, dtype=np.float32), limit, date_min, date_max)
+            # the window holds every chunk (as_of today): Chroma's index, unfiltered, and no copy to load
+            date_min = date_max = None
         got = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=limit,
                                 where=date_where(date_min, date_max), include=["distances"])
         return [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0])]

@@ -91,5 +91,6 @@ def test_a_window_holding_every_chunk_is_searched_by_chromas_index_and_a_narrowe
     store.chunks.query = lambda **kw: calls.append(kw) or real_query(**kw)
     store.vector_search(query, 5, None, 20991231)                  # as_of today: every chunk is before it
     assert len(calls) == 1 and calls[0]["where"] is None
+    assert store._vectors is None                                  # ...and the in-memory copy is never loaded
     store.vector_search(query, 5, 20230502, 20991231)              # only the May 4 article
-    assert len(calls) == 1
+    assert len(calls) == 1 and store._vectors is not None
