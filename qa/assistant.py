@@ -48,6 +48,10 @@ def make_window(question: str, as_of: dt.date, date_from: dt.date | None, date_t
     return replace(window, start=start, end=end)
 
 
+def join_notices(*notices: str) -> str:
+    return "; ".join(n for n in notices if n)
+
+
 class Assistant:
     def __init__(self, settings: Settings, store: Store, embedder: Embedder, synthesizer: Synthesizer) -> None:
         self.settings = settings
@@ -98,21 +102,26 @@ class Assistant:
                history: Sequence[Any] | None = None) -> Answer:
         started = time.perf_counter()
         question = clean_question(question, self.settings.max_question_chars)
-        # a generative synthesizer condenses follow-ups with its model; the extractive one has the rules. The
-        # dates are read from the user's words (the rules' version), never from dates a model added.
-        standalone = getattr(self.synthesizer, "condense", condense)(question, history)
-        kwargs = dict(as_of=as_of, date_from=date_from, date_to=date_to, top_k=top_k,
-                      dates_from=condense(question, history))
+        standalone, dates_from = self.standalone(question, history)
+        kwargs = dict(as_of=as_of, date_from=date_from, date_to=date_to, top_k=top_k, dates_from=dates_from)
         passages, window = self.retrieve(standalone, **kwargs)
         result = self.synthesizer.synthesize(standalone, passages)
-        notice = result.notice
+        widened = ""
         if result.refused and (wider := self.widen(standalone, window, **kwargs)) is not None:
             retry = self.synthesizer.synthesize(standalone, wider[0])
             if not retry.refused:
-                notice = self.widened_notice(window)
+                widened = self.widened_notice(window)
                 result, window = retry, wider[1]
         return replace(result, question=question, standalone_question=standalone, date_window=window,
-                       notice=notice, seconds=time.perf_counter() - started)
+                       notice=join_notices(widened, result.notice), seconds=time.perf_counter() - started)
+
+    def standalone(self, question: str, history: Sequence[Any] | None) -> tuple[str, str]:
+        """(what to search for, what to read dates from). A generative synthesizer condenses a follow-up with its
+        model, the extractive one by rules; the dates always come from the rules' version, the user's own words,
+        never from dates a model added."""
+        by_rules = condense(question, history)
+        by_model = getattr(self.synthesizer, "condense", None)
+        return (by_model(question, history) if by_model else by_rules), by_rules
 
     def answer_stream(self, question: str, **kwargs: Any) -> Iterator[str | Answer]:
         """Text pieces as they are produced, then the final checked Answer (the extractive one is instant)."""

@@ -177,19 +177,18 @@ class GenerativeSynthesizer:
     def stream(self, assistant, question: str, *, history: Sequence[Any] | None = None,
                **kwargs: Any) -> Iterator[str | Answer]:
         """Assistant.answer_stream: the reply's pieces as generated, then the checked Answer."""
-        from qa.assistant import clean_question
+        from qa.assistant import clean_question, join_notices
 
         started = time.perf_counter()
         question = clean_question(question, assistant.settings.max_question_chars)
-        standalone = self.condense(question, history)
-        kwargs["dates_from"] = condense_by_rules(question, history)   # the user's dates, not the model's
+        standalone, kwargs["dates_from"] = assistant.standalone(question, history)
         passages, window = assistant.retrieve(standalone, **kwargs)
         pieces: list[str] = []
         result = self.gate(standalone, passages)
-        notice = None
+        widened = ""
         if result is not None and (wider := assistant.widen(standalone, window, **kwargs)) is not None:
             if (retry := self.gate(standalone, wider[0])) is None:   # the wider dates hold an answer
-                notice = assistant.widened_notice(window)
+                widened = assistant.widened_notice(window)
                 (passages, window), result = wider, retry
         if result is None:
             try:
@@ -203,7 +202,7 @@ class GenerativeSynthesizer:
         else:
             yield result.text
         yield replace(result, question=question, standalone_question=standalone, date_window=window,
-                      notice="; ".join(filter(None, [notice, result.notice])), seconds=time.perf_counter() - started)
+                      notice=join_notices(widened, result.notice), seconds=time.perf_counter() - started)
 
     def condense(self, question: str, history: Sequence[Any] | None) -> str:
         """A follow-up rewritten by the model into a standalone question; the rule-based one if the model fails

@@ -51,9 +51,11 @@ class HybridRetriever:
         # news puts the story's main fact first and digests mention it mid-article: an article's first chunk
         # (its lede) ranks higher. It is a prior about where stories are, not evidence that this chunk answers,
         # so the scores handed to the answer step stay without it.
-        boosted = {cid: score * (1.0 + self.settings.lede_boost) if found[cid].metadata.get("position") == 0
-                   else score for cid, score in fused.items()}
-        ranked = article_support(boosted, article_of, self.settings.article_support)
+        ranked = relevance
+        if self.settings.lede_boost:
+            boosted = {cid: score * (1.0 + self.settings.lede_boost) if found[cid].metadata.get("position") == 0
+                       else score for cid, score in fused.items()}
+            ranked = article_support(boosted, article_of, self.settings.article_support)
         order = sorted(ranked, key=ranked.get, reverse=True)
         chosen = top_per_group(order, article_of, PER_ARTICLE, top_k)
         best = max(relevance.values(), default=1.0)
