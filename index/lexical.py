@@ -43,8 +43,9 @@ class LexicalIndex:
 
     def date_range(self) -> tuple[int | None, int | None]:
         """(oldest, newest) date_num of the indexed chunks; (None, None) when there are none."""
-        with self._lock:
-            return tuple(self._db.execute("SELECT min(date_num), max(date_num) FROM chunks").fetchone())
+        with self._lock:   # two queries: SQLite answers a lone min() or max() from the index, both at once by a scan
+            return (self._db.execute("SELECT min(date_num) FROM chunks").fetchone()[0],
+                    self._db.execute("SELECT max(date_num) FROM chunks").fetchone()[0])
 
     def dates(self) -> dict[str, int]:
         """chunk id -> date_num for every indexed chunk."""
