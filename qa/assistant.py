@@ -14,7 +14,7 @@ from index.store import Store, open_store
 from qa.conversation import condense
 from qa.dates import DateWindow, parse_iso, parse_window
 from qa.results import Answer, Passage
-from qa.retrieval import HybridRetriever
+from qa.retrieval import HybridRetriever, merge_passages
 from qa.synthesis import Synthesizer, make_synthesizer
 
 
@@ -45,7 +45,8 @@ def make_window(question: str, as_of: dt.date, date_from: dt.date | None, date_t
                                                                            parse_window(question, as_of).recency)
     start = max(filter(None, [window.start, date_from]), default=None)
     end = min(filter(None, [window.end, date_to, as_of]), default=None)
-    return replace(window, start=start, end=end)
+    later = window.reports_until and min(filter(None, [window.reports_until, date_to, as_of]))
+    return replace(window, start=start, end=end, reports_until=later if later and end and later > end else None)
 
 
 def join_notices(*notices: str) -> str:
@@ -82,7 +83,12 @@ class Assistant:
         window = make_window(dates_from or question, as_of_day, parse_iso(date_from, "date_from"),
                              parse_iso(date_to, "date_to"), from_question=from_question)
         window = replace(window, anchored=as_of is not None)
-        return self.retriever.retrieve(question, window, top_k or self.settings.top_k), window
+        top_k = top_k or self.settings.top_k
+        passages = self.retriever.retrieve(question, window, top_k)
+        if window.reports_until:   # the dates may name the event: its later reports compete too
+            later = self.retriever.retrieve(question, replace(window, end=window.reports_until), top_k)
+            passages = merge_passages([passages, later], top_k, self.settings.rrf_k)
+        return passages, window
 
     def widen(self, question: str, window: DateWindow, **kwargs: Any) -> tuple[list[Passage], DateWindow] | None:
         """Passages over all dates up to as_of, for a refused question whose own words narrowed the dates ("killed
@@ -91,6 +97,15 @@ class Assistant:
         if not window.phrases or (window.start is None and window.end == as_of_day):
             return None
         return self.retrieve(question, from_question=False, **kwargs)
+
+    @staticmethod
+    def later_notice(window: DateWindow, citations: Sequence[Any]) -> str:
+        """Says so when an answer cites reports from after the dates the question names."""
+        if not window.reports_until or not window.end:
+            return ""
+        later = sorted({c.date for c in citations if c.date > window.end.isoformat()})
+        return (f"cites reports from after {window.end} ({', '.join(later)}): the question's dates may name when "
+                "it happened, not when it was reported") if later else ""
 
     @staticmethod
     def widened_notice(window: DateWindow) -> str:
@@ -113,7 +128,8 @@ class Assistant:
                 widened = self.widened_notice(window)
                 result, window = retry, wider[1]
         return replace(result, question=question, standalone_question=standalone, date_window=window,
-                       notice=join_notices(widened, result.notice), seconds=time.perf_counter() - started)
+                       notice=join_notices(widened or self.later_notice(window, result.citations), result.notice),
+                       seconds=time.perf_counter() - started)
 
     def standalone(self, question: str, history: Sequence[Any] | None) -> tuple[str, str]:
         """(what to search for, what to read dates from). A generative synthesizer condenses a follow-up with its

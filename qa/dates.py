@@ -5,6 +5,11 @@ is that month; "on May 1" is that day and the week after, since news reports an 
 relative words resolve against as_of ("this week" = the 7 days up to as_of, "two weeks ago" = the week around
 as_of - 14 days); fuzzy recency words ("recently", "latest", "this week") also turn on recency ranking.
 Nothing published after as_of is ever in the window. A year-less date means its latest occurrence up to as_of.
+
+Words that may date the event rather than its reporting ("on January 6, 2021", "in June", "in 2020") also set
+`reports_until`: news revisits events (hearings, anniversaries, a record "set in the middle of June" quoted in
+August), so the assistant searches the reports after that window too, up to as_of or a hard bound. Ranges
+("before", "since", "until") and relative words ("this week", "last month") are about reporting: hard.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ class DateWindow:
     recency: bool = False
     phrases: tuple[str, ...] = ()
     anchored: bool = False   # as_of was given by the user, not defaulted to today
+    reports_until: dt.date | None = None   # later reports of the event the dates may name: search up to here too
 
     @property
     def is_open(self) -> bool:
@@ -48,7 +54,8 @@ class DateWindow:
     def describe(self) -> str:
         span = f"{self.start or 'any date'} to {self.end or 'any date'}"
         how = f" (from {', '.join(repr(p) for p in self.phrases)})" if self.phrases else ""
-        return span + how + (", most recent first" if self.recency else "")
+        later = f", and later reports up to {self.reports_until}" if self.reports_until else ""
+        return span + how + later + (", most recent first" if self.recency else "")
 
     def __str__(self) -> str:
         return self.describe()
@@ -118,14 +125,20 @@ def parse_window(question: str, as_of: dt.date, *, capped: bool = True) -> DateW
 def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
     start: dt.date | None = None
     end: dt.date | None = None
+    hard_end: dt.date | None = None   # the end set by words about reporting only
+    event_end = False                 # words that may date the event set an end
     phrases: list[str] = []
 
-    def bound(lo: dt.date | None, hi: dt.date | None, phrase: str) -> None:
-        nonlocal start, end
+    def bound(lo: dt.date | None, hi: dt.date | None, phrase: str, event: bool = False) -> None:
+        nonlocal start, end, hard_end, event_end
         if lo is not None:
             start = lo if start is None else max(start, lo)
         if hi is not None:
             end = hi if end is None else min(end, hi)
+            if event:
+                event_end = True
+            else:
+                hard_end = hi if hard_end is None else min(hard_end, hi)
         phrases.append(phrase)
 
     consumed: list[tuple[int, int]] = []
@@ -178,17 +191,17 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
         elif word == "since":
             bound(dt.date(year, 1, 1), None, m[0])
         else:
-            bound(dt.date(year, 1, 1), dt.date(year, 12, 31), m[0])
+            bound(dt.date(year, 1, 1), dt.date(year, 12, 31), m[0], event=True)
     for m in re.finditer(rf"\b(?:on\s+|of\s+|the\s+)?{day_expr}", q):
         day = _find_day(m[1], as_of)
         if day and free(m):
-            bound(day, day + dt.timedelta(days=REPORT_LAG_DAYS), m[0].strip())
+            bound(day, day + dt.timedelta(days=REPORT_LAG_DAYS), m[0].strip(), event=True)
     for m in re.finditer(rf"\b(?:in|during|of|throughout)\s+(?:early\s+|late\s+|mid-?)?{_MONTH}(?:\s+(\d{{4}}))?\b", q):
         if not free(m):
             continue
         first = _explicit_date(m[1], None, m[2], as_of)
         if first:
-            bound(*_month_bounds(first.year, first.month), m[0])
+            bound(*_month_bounds(first.year, first.month), m[0], event=True)
 
     relative = _relative(q, as_of)
     for lo, hi, phrase in relative:
@@ -198,7 +211,10 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
         phrases.extend(p for p in RECENT_WORDS.findall(q) if p not in " ".join(phrases))
     if capped:
         end = as_of if end is None else min(end, as_of)
-    return DateWindow(start=start, end=end, as_of=as_of, recency=recency, phrases=tuple(dict.fromkeys(phrases)))
+        hard_end = as_of if hard_end is None else min(hard_end, as_of)
+    reports_until = hard_end if event_end and hard_end and end and hard_end > end else None
+    return DateWindow(start=start, end=end, as_of=as_of, recency=recency, phrases=tuple(dict.fromkeys(phrases)),
+                      reports_until=reports_until)
 
 
 def _relative(q: str, as_of: dt.date) -> list[tuple[dt.date | None, dt.date | None, str]]:

@@ -201,8 +201,9 @@ class GenerativeSynthesizer:
                 result = self.finish(standalone, passages, "".join(pieces))
         else:
             yield result.text
+        later = assistant.later_notice(window, result.citations)
         yield replace(result, question=question, standalone_question=standalone, date_window=window,
-                      notice=join_notices(widened, result.notice), seconds=time.perf_counter() - started)
+                      notice=join_notices(widened or later, result.notice), seconds=time.perf_counter() - started)
 
     def condense(self, question: str, history: Sequence[Any] | None) -> str:
         """A follow-up rewritten by the model into a standalone question; the rule-based one if the model fails

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -16,6 +16,18 @@ from qa.results import Passage
 
 CANDIDATES_PER_K = 4   # each side fetches top_k x this before fusion
 PER_ARTICLE = 2        # at most this many passages of one article, so top-k spans several articles
+
+
+def merge_passages(lists: Sequence[Sequence[Passage]], top_k: int, rrf_k: int) -> list[Passage]:
+    """Ranked passage lists from different date windows as one: reciprocal-rank fused (a passage in several
+    lists ranks higher), at most PER_ARTICLE passages an article. Each passage keeps its own list's score."""
+    by_id: dict[str, Passage] = {}
+    for passages in reversed(lists):   # the first list's copy of a passage wins
+        by_id.update((p.chunk_id, p) for p in passages)
+    fused = reciprocal_rank_fusion({str(i): [p.chunk_id for p in ps] for i, ps in enumerate(lists)}, k=rrf_k)
+    order = sorted(fused, key=fused.get, reverse=True)   # stable: ties keep the first list's order
+    return [by_id[cid] for cid in top_per_group(order, {c: p.article_id for c, p in by_id.items()}, PER_ARTICLE,
+                                                top_k)]
 
 
 class HybridRetriever:

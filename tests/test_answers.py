@@ -92,15 +92,28 @@ def test_answer_text_is_made_of_sentences_of_the_sources(seeded_assistant):
 
 
 WHEN_IN_APRIL = "On what date in April did Baku set up the Lachin checkpoint?"   # reported on May 1
+LAST_MONTH = "On what date did Baku set up the Lachin checkpoint last month?"
 
 
-def test_a_refused_question_whose_dates_named_the_event_is_asked_again_over_all_dates(seeded_assistant):
-    narrow, window = seeded_assistant.retrieve(WHEN_IN_APRIL, as_of="2023-05-10")
-    assert (str(window.start), str(window.end)) == ("2023-04-01", "2023-04-30") and narrow == []
+def test_a_question_whose_dates_may_name_the_event_also_searches_its_later_reports(seeded_assistant):
+    passages, window = seeded_assistant.retrieve(WHEN_IN_APRIL, as_of="2023-05-10")
+    assert (str(window.start), str(window.end), str(window.reports_until)) == ("2023-04-01", "2023-04-30",
+                                                                               "2023-05-10")
+    assert passages and all("2023-05-01" <= p.date <= "2023-05-10" for p in passages)
     result = seeded_assistant.answer(WHEN_IN_APRIL, as_of="2023-05-10")
     assert not result.refused and "April 23" in result.text
-    assert result.notice.startswith("no article published 2023-04-01 to 2023-04-30 (from 'in april') answers this")
-    assert result.date_window.start is None and str(result.date_window.end) == "2023-05-10"
+    assert result.notice.startswith("cites reports from after 2023-04-30 (2023-05-01")
+    assert result.date_window == window
+
+
+def test_a_refused_question_whose_dates_were_narrowed_is_asked_again_over_all_dates(seeded_assistant):
+    narrow, window = seeded_assistant.retrieve(LAST_MONTH, as_of="2023-07-10")
+    assert (str(window.start), str(window.end), window.reports_until) == ("2023-06-01", "2023-06-30", None)
+    assert narrow == []
+    result = seeded_assistant.answer(LAST_MONTH, as_of="2023-07-10")
+    assert not result.refused and "April 23" in result.text
+    assert result.notice.startswith("no article published 2023-06-01 to 2023-06-30 (from 'last month') answers")
+    assert result.date_window.start is None and str(result.date_window.end) == "2023-07-10"
 
 
 def test_explicit_dates_are_never_widened(seeded_assistant):

@@ -371,13 +371,16 @@ def test_markers_written_the_small_models_way_are_read(seeded_assistant, reply):
     assert any("April 23" in c.text for c in result.citations)
 
 
-def test_a_streamed_answer_is_also_asked_again_over_all_dates(seeded_assistant):
-    from tests.test_answers import WHEN_IN_APRIL
-
-    items = list(scripted(seeded_assistant, FAITHFUL).answer_stream(WHEN_IN_APRIL, as_of="2023-05-10"))
-    final = items[-1]
+@pytest.mark.parametrize("question, as_of, notice", [
+    ("On what date in April did Baku set up the Lachin checkpoint?", "2023-05-10",
+     "cites reports from after 2023-04-30"),                                            # later reports searched
+    ("On what date did Baku set up the Lachin checkpoint last month?", "2023-07-10",
+     "no article published 2023-06-01 to 2023-06-30"),                                  # refused, asked again
+])
+def test_a_streamed_answer_reads_dates_as_the_plain_one_does(seeded_assistant, question, as_of, notice):
+    final = list(scripted(seeded_assistant, FAITHFUL).answer_stream(question, as_of=as_of))[-1]
     assert not final.refused and "April 23" in final.text
-    assert final.notice.startswith("no article published 2023-04-01 to 2023-04-30")
+    assert final.notice.startswith(notice)
 
 
 def test_dates_a_model_adds_while_condensing_do_not_narrow_the_search(seeded_assistant):

@@ -48,6 +48,27 @@ def test_nothing_after_as_of_is_ever_in_the_window():
     assert (yearless.start, yearless.end) == (dt.date(2021, 6, 21), AS_OF)
 
 
+@pytest.mark.parametrize("question, as_of, reports_until", [
+    # words that may date the event: its later reports are searched too, up to as_of or a bound about reporting
+    ("How long did the riot at the Capitol on January 6, 2021 last?", "2022-07-21", "2022-07-21"),
+    ("What was the record set in the middle of June?", "2022-08-04", "2022-08-04"),
+    ("How many soldiers were killed in 2020?", "2022-06-16", "2022-06-16"),
+    ("What was decided in May, as reported before June 10?", "2022-06-16", "2022-06-09"),
+    ("What did the report on June 1 say, before June 5?", "2022-06-16", None),   # the bound ends it sooner
+    ("What was said on June 15?", "2022-06-16", None),            # its week already reaches as_of
+    # ranges and relative words are about reporting: nothing later
+    ("What happened this week?", "2022-06-16", None),
+    ("What was said before May 2?", "2022-06-16", None),
+    ("What happened since May?", "2022-06-16", None),
+    ("What happened last month?", "2022-06-16", None),
+])
+def test_dates_that_may_name_the_event_also_search_its_later_reports(question, as_of, reports_until):
+    window = parse_window(question, dt.date.fromisoformat(as_of))
+    assert (str(window.reports_until) if window.reports_until else None) == reports_until
+    if reports_until:
+        assert f"later reports up to {reports_until}" in window.describe()
+
+
 def test_the_window_says_how_it_was_read():
     assert "this week" in parse_window("What happened this week?", AS_OF).describe()
 
@@ -55,3 +76,12 @@ def test_the_window_says_how_it_was_read():
 def test_bad_iso_dates_are_named():
     with pytest.raises(ValueError, match="as_of='16/06/2022'"):
         parse_iso("16/06/2022", "as_of")
+
+
+def test_an_explicit_date_to_also_bounds_the_later_reports():
+    from qa.assistant import make_window
+
+    question = "How many soldiers were killed in 2020?"
+    assert make_window(question, AS_OF, None, dt.date(2021, 6, 30)).reports_until == dt.date(2021, 6, 30)
+    assert make_window(question, AS_OF, None, dt.date(2020, 12, 1)).reports_until is None
+    assert make_window(question, AS_OF, None, None, from_question=False).reports_until is None

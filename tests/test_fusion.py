@@ -45,3 +45,20 @@ def test_article_support_lets_an_article_about_the_story_beat_a_digest():
     assert supported["story-2"] == pytest.approx(0.8 + 0.5 * 0.9)
     assert supported["digest"] == 1.0
     assert max(supported, key=supported.get) == "story-1"
+
+
+def _passage(chunk_id: str, article_id: str):
+    from qa.results import Passage
+    return Passage(chunk_id=chunk_id, article_id=article_id, text=chunk_id, title="", date="2022-01-01", source="")
+
+
+def test_merged_windows_rank_a_passage_found_in_both_first_and_keep_the_article_cap():
+    from qa.retrieval import PER_ARTICLE, merge_passages
+
+    narrow = [_passage("a1", "a"), _passage("b1", "b"), _passage("c1", "c")]
+    later = [_passage("d1", "d"), _passage("b1", "b"), _passage("a2", "a"), _passage("a3", "a")]
+    merged = [p.chunk_id for p in merge_passages([narrow, later], top_k=5, rrf_k=10)]
+    assert merged[0] == "b1"                          # in both lists
+    assert merged[1:3] == ["a1", "d1"]                # ties keep the first list's order
+    assert sum(cid.startswith("a") for cid in merged) == PER_ARTICLE and len(merged) == 5
+    assert merge_passages([narrow, []], top_k=2, rrf_k=10) == narrow[:2]

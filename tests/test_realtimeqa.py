@@ -14,34 +14,39 @@ QUESTION_IDS = ["20220617_0", "20220617_3", "20220617_5", "20220617_7"]
 MAX_CHARS = 12_000  # keep CI quick: skip the few very long negatives
 
 
-def _subset(tmp_path):
+def _subset(tmp_path, question_ids=QUESTION_IDS, also=lambda article: False):
+    """Each question's gold article and the hard negatives after it in the file, plus any article `also` wants."""
     articles = [json.loads(line) for line in (REALTIMEQA / "articles.jsonl").read_text().splitlines()]
     questions = {q["id"]: q for q in map(json.loads, (REALTIMEQA / "questions.jsonl").read_text().splitlines())}
     gold_positions = sorted({i for i, a in enumerate(articles) for q in questions.values() if a["url"] in q["gold_urls"]})
     chosen = []
-    for qid in QUESTION_IDS:
+    for qid in question_ids:
         start = next(i for i, a in enumerate(articles) if a["url"] in questions[qid]["gold_urls"])
         end = next((p for p in gold_positions if p > start), len(articles))
         chosen += [a for a in articles[start:end] if len(a["text"]) <= MAX_CHARS or a["url"] in questions[qid]["gold_urls"]]
+    chosen += [a for a in articles if also(a) and a not in chosen]
     path = tmp_path / "subset.jsonl"
     path.write_text("\n".join(json.dumps(a) for a in chosen))
-    return path, [questions[q] for q in QUESTION_IDS], chosen
+    return path, [questions[q] for q in question_ids], chosen
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory, embedder):
+def _archive(tmp, embedder, **subset):
     from index.ingest import ingest
     from index.store import open_store
     from qa.assistant import Assistant
     from qa.synthesis import make_synthesizer
 
-    tmp = tmp_path_factory.mktemp("rtqa")
-    path, questions, articles = _subset(tmp)
+    path, questions, articles = _subset(tmp, **subset)
     settings = Settings(store_dir=tmp / "store")
     store = open_store(settings)
     report = ingest([path], settings, store, embedder)
     assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
     return assistant, questions, articles, report
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, embedder):
+    return _archive(tmp_path_factory.mktemp("rtqa"), embedder)
 
 
 @pytest.mark.slow
@@ -80,3 +85,19 @@ def test_answer_at_k_finds_the_reference_answer_in_the_top_k_passages_whatever_t
     assert answer_at(texts, '"Squid Game"', 2) == 1.0
     assert answer_at(texts, '"Squid Game"', 1) == 0.0
     assert answer_at(texts, "Ozark", 2) == 0.0
+
+
+@pytest.mark.slow
+def test_a_question_naming_the_events_day_finds_the_later_report_that_answers(tmp_path, embedder):
+    """Asked in July 2022 about "the insurrection on January 6, 2021": that week's reports are searched, and so
+    are the later ones; the answer (187 minutes) is in the hearing coverage of July 2022."""
+    that_week = lambda a: "2021/01/06" <= a["publish_date"] <= "2021/01/13"   # noqa: E731
+    assistant, [q], articles, _ = _archive(tmp_path, embedder, question_ids=["20220722_8"], also=that_week)
+    assert sum(map(that_week, articles)) >= 2
+    passages, window = assistant.retrieve(q["question"], as_of=q["as_of"])
+    assert str(window.end) == "2021-01-13" and str(window.reports_until) == q["as_of"]
+    assert any(p.url in q["gold_urls"] for p in passages) and any(p.date <= "2021-01-13" for p in passages)
+    result = assistant.answer(q["question"], as_of=q["as_of"])
+    assert any(c.url in q["gold_urls"] for c in result.citations), result.text
+    assert all(c.date <= q["as_of"] for c in result.citations)
+    assert "may name when it happened" in result.notice
