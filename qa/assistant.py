@@ -14,7 +14,7 @@ from index.store import Store, open_store
 from qa.conversation import condense
 from qa.dates import DateWindow, parse_iso, parse_window
 from qa.results import Answer, Passage
-from qa.retrieval import HybridRetriever, merge_passages
+from qa.retrieval import HybridRetriever
 from qa.synthesis import Synthesizer, make_synthesizer
 
 
@@ -83,12 +83,7 @@ class Assistant:
         window = make_window(dates_from or question, as_of_day, parse_iso(date_from, "date_from"),
                              parse_iso(date_to, "date_to"), from_question=from_question)
         window = replace(window, anchored=as_of is not None)
-        top_k = top_k or self.settings.top_k
-        passages = self.retriever.retrieve(question, window, top_k)
-        if window.reports_until:   # the dates may name the event: its later reports compete too
-            later = self.retriever.retrieve(question, replace(window, end=window.reports_until), top_k)
-            passages = merge_passages([passages, later], top_k, self.settings.rrf_k)
-        return passages, window
+        return self.retriever.retrieve(question, window, top_k or self.settings.top_k), window
 
     def widen(self, question: str, window: DateWindow, **kwargs: Any) -> tuple[list[Passage], DateWindow] | None:
         """Passages over all dates up to as_of, for a refused question whose own words narrowed the dates ("killed

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -40,6 +41,15 @@ class HybridRetriever:
         self._last_query: tuple[str | None, Any] = (None, None)
 
     def retrieve(self, question: str, window: DateWindow, top_k: int) -> list[Passage]:
+        """The top_k passages dated inside the window; when its dates may name the event (`reports_until`),
+        the reports up to that day compete too, the two searches fused by rank."""
+        passages = self._search(question, window, top_k)
+        if window.reports_until:
+            later = self._search(question, replace(window, end=window.reports_until, reports_until=None), top_k)
+            passages = merge_passages([passages, later], top_k, self.settings.rrf_k)
+        return passages
+
+    def _search(self, question: str, window: DateWindow, top_k: int) -> list[Passage]:
         if window.empty:
             return []
         date_min = date_number(window.start) if window.start else None
