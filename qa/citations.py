@@ -51,6 +51,14 @@ MIN_SIMILARITY = 0.6
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 # "April 23. [1] Next" -> the marker belongs to the sentence before it
 _TRAILING_MARKERS = re.compile(r"([.!?][\"'”’)]*)((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
+# "resigned this week in [1]", "China, according to the passage from [2]", "The article from [1] shows": small
+# models use the marker as a noun; moved to the sentence's end it would leave "resigned this week in."
+_POINTING_AT_MARKER = re.compile(
+    r"(?:\s*,)?\s+(?:(?:according to|as (?:stated|reported|said|noted) in|reported in|stated in|from|in|per|see|"
+    r"citing|by)(?:\s+(?:the\s+)?(?:passages?|articles?|sources?|reports?|text))?(?:\s+(?:from|in))?)"
+    r"(?=\s*\[\s*\d)", re.I)
+# "announced it will do [1] and [4]." reads "announced it will do and.": the markers stood for the answer
+_DANGLING = re.compile(r"\b(?:and|or|but|nor|of|the|a|an|do|does|did|is|are|was|were|to)[.!?]$", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _SPACED_THOUSANDS = re.compile(r"\b(\d{1,3})((?:[ \u00a0\u202f\u2009]\d{3})+)\b")
 _MONTHS = {m: i + 1 for i, m in enumerate("january february march april may june july august september october "
@@ -124,10 +132,14 @@ def split_claims(text: str) -> list[tuple[str, tuple[int, ...]]]:
         for sentence in sentences(line):
             cited = tuple(dict.fromkeys(int(n) for m in MARKER.finditer(sentence)
                                         for n in re.split(r"\s*[,;]\s*", m.group(1))))
-            claim = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", sentence))
-            claim = re.sub(r"\s+", " ", claim).strip()
-            if claim.strip(" .,;:!?"):
-                out.append((claim if claim[-1] in ".!?\"'”’)" else claim + ".", cited))
+            claim = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", _POINTING_AT_MARKER.sub("", sentence)))
+            claim = re.sub(r"[,;:]+([.!?])", r"\1", re.sub(r"\s+", " ", claim)).strip()   # "June 14, [3]."
+            claim = claim if not claim.strip(" .,;:!?") or claim[-1] in ".!?\"'”’)" else claim + "."
+            same = next((i for i, (c, _) in enumerate(out) if c == claim), None)
+            if same is not None:   # one claim from two passages, written twice: one sentence citing both
+                out[same] = (claim, tuple(dict.fromkeys(out[same][1] + cited)))
+            elif claim.strip(" .,;:!?"):
+                out.append((claim, cited))
             elif out and cited:  # a marker on a line of its own belongs to the sentence before
                 out[-1] = (out[-1][0], tuple(dict.fromkeys(out[-1][1] + cited)))
     return out
@@ -257,6 +269,9 @@ def check_sentence(claim: str, cited: tuple[int, ...], passages: Sequence[str],
         return SentenceCheck(_written(claim, cited), cited, False,
                              f"cites {', '.join(f'[{n}]' for n in unknown)}, but only {len(passages)} passages "
                              "were given")
+    if _DANGLING.search(claim):
+        return SentenceCheck(_written(claim, cited), cited, False,
+                             "it is not a whole sentence once its [n] markers are taken out")
     if cited:
         ok, reason, _ = judge(claim, [passages[n - 1] for n in cited], similarity, min_overlap, min_similarity)
         return SentenceCheck(_written(claim, cited), cited, ok, reason)

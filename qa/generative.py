@@ -107,7 +107,11 @@ def clean_reply(text: str) -> str:
     text = text[1:-1].strip() if len(text) > 1 and text[0] == text[-1] == '"' else text
     # markers as the 1.5B model also writes them: "April 23 (2)" and "[1], [2]"
     text = re.sub(r"\s*\((\d{1,2})\)(?=\s*(?:[.!?]|$|\n))", r" [\1]", text)
-    return re.sub(r"\]\s*,\s*\[", "][", text)
+    text = re.sub(r"\]\s*,\s*\[", "][", text)
+    # the passage header copied: "[1] Squid Game is coming back. (2022-06-12)" -> "Squid Game is coming back. [1]"
+    text = re.sub(r"(?<=[.!?])\s*\((?:19|20)\d\d-\d\d-\d\d\)", "", text)
+    return re.sub(r"^(\s*)((?:\[\d+\]\s*)+)(\S.*)$", lambda m: f"{m.group(1)}{m.group(3)} {m.group(2).strip()}",
+                  text, flags=re.M)
 
 
 def focus(question: str, text: str, keep: int = FOCUS_SENTENCES) -> str:

@@ -364,11 +364,13 @@ def test_a_question_the_passages_do_not_cover_is_refused_without_asking_the_mode
 
 
 @pytest.mark.parametrize("reply", ["April 23 (2)", "Baku set up the checkpoint on April 23 (1).",
-                                   "Baku set up the checkpoint on April 23. [2], [1]"])
+                                   "Baku set up the checkpoint on April 23. [2], [1]",
+                                   "[1] Baku set up the checkpoint on April 23. (2023-05-01)"])   # header copied
 def test_markers_written_the_small_models_way_are_read(seeded_assistant, reply):
     result = scripted(seeded_assistant, reply).answer(CHECKPOINT_Q)
     assert "April 23" in result.text and result.backend == "scripted" and result.pruned == []
     assert any("April 23" in c.text for c in result.citations)
+    assert result.text.endswith("April 23. [1]") or result.text.endswith("April 23. [1][2]")
 
 
 @pytest.mark.parametrize("question, as_of, notice", [

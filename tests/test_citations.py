@@ -186,10 +186,28 @@ def test_an_unmarked_sentence_no_passage_supports_is_pruned():
     ("- Baku set up a checkpoint on April 23 [1]\n- Armenia called it illegal [1]",       # a bullet list
      "Baku set up a checkpoint on April 23. [1] Armenia called it illegal. [1]"),
     ("Baku set up a checkpoint on April 23.\n[1]", "Baku set up a checkpoint on April 23. [1]"),
+    # the marker used as a noun (Qwen 1.5B on RealTime QA): the words pointing at it go with it
+    ("Baku set up a checkpoint on April 23 in [1].", "Baku set up a checkpoint on April 23. [1]"),
+    ("Baku set up a checkpoint on April 23, according to the passage from [1].",
+     "Baku set up a checkpoint on April 23. [1]"),
+    ("Baku set up a checkpoint on April 23, [1].", "Baku set up a checkpoint on April 23. [1]"),
+    ("The article [1] says Baku set up a checkpoint on April 23.",
+     "The article says Baku set up a checkpoint on April 23. [1]"),
     ("", ""),
 ])
 def test_sentences_and_markers_are_read_from_any_layout(text, expected):
     assert check_answer(text, PASSAGES).text == expected
+
+
+def test_one_claim_written_twice_becomes_one_sentence_citing_both():
+    check = check_answer("Baku set up a checkpoint on April 23. [1]\nBaku set up a checkpoint on April 23. [4]",
+                         PASSAGES)
+    assert check.text == "Baku set up a checkpoint on April 23. [1][4]"
+
+
+def test_markers_standing_for_the_answer_leave_a_fragment_that_is_pruned():
+    check = check_answer("Azerbaijan said it would do [1] and [2].", PASSAGES)
+    assert check.text == "" and check.pruned[0].reason == "it is not a whole sentence once its [n] markers are taken out"
 
 
 def test_thresholds_are_fractions():
