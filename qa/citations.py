@@ -133,7 +133,7 @@ def split_claims(text: str) -> list[tuple[str, tuple[int, ...]]]:
             cited = tuple(dict.fromkeys(int(n) for m in MARKER.finditer(sentence)
                                         for n in re.split(r"\s*[,;]\s*", m.group(1))))
             claim = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", _POINTING_AT_MARKER.sub("", sentence)))
-            claim = re.sub(r"[,;:]+([.!?])", r"\1", re.sub(r"\s+", " ", claim)).strip()   # "June 14, [3]."
+            claim = re.sub(r"[,;:]+([.!?])", r"\1", re.sub(r"\s+", " ", claim)).strip().rstrip(",;:")  # "June 14, [3]"
             claim = claim if not claim.strip(" .,;:!?") or claim[-1] in ".!?\"'”’)" else claim + "."
             same = next((i for i, (c, _) in enumerate(out) if c == claim), None)
             if same is not None:   # one claim from two passages, written twice: one sentence citing both

@@ -191,6 +191,7 @@ def test_an_unmarked_sentence_no_passage_supports_is_pruned():
     ("Baku set up a checkpoint on April 23, according to the passage from [1].",
      "Baku set up a checkpoint on April 23. [1]"),
     ("Baku set up a checkpoint on April 23, [1].", "Baku set up a checkpoint on April 23. [1]"),
+    ("Baku set up a checkpoint on April 23, [1]", "Baku set up a checkpoint on April 23. [1]"),
     ("The article [1] says Baku set up a checkpoint on April 23.",
      "The article says Baku set up a checkpoint on April 23. [1]"),
     ("", ""),
