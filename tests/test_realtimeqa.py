@@ -101,3 +101,10 @@ def test_a_question_naming_the_events_day_finds_the_later_report_that_answers(tm
     assert any(c.url in q["gold_urls"] for c in result.citations), result.text
     assert all(c.date <= q["as_of"] for c in result.citations)
     assert "may name when it happened" in result.notice
+
+
+def test_the_benchmark_names_a_backend_it_does_not_know_and_stops(capsys):
+    from eval.realtimeqa import main
+
+    assert main([str(REALTIMEQA), "--backend", "gpt-9"]) == 2
+    assert "NEWSQA_BACKEND='gpt-9' is not one of extractive, llamacpp" in capsys.readouterr().err
