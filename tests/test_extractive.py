@@ -1,11 +1,13 @@
-"""The extractive answerer's pure parts: answer types, coverage, follow-ups, titles of untitled articles."""
+"""The extractive answerer's pure parts: answer types, coverage, freshness, follow-ups, titles of untitled
+articles."""
 from __future__ import annotations
 
 import pytest
 
 from index.articles import first_sentence
 from qa.conversation import condense, user_turns
-from qa.extractive import answer_type, coverage, fits_type
+from qa.extractive import STALE_PENALTY, answer_type, coverage, fits_type, freshness, score_sentences
+from qa.results import Passage
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -31,6 +33,25 @@ def test_answer_type_of_a_question(question, kind):
 ])
 def test_a_sentence_fits_the_answer_type(kind, sentence, question, fits):
     assert fits_type(kind, sentence, question) is fits
+
+
+def _passage(date: str, text: str = "Adele will launch her Las Vegas residency in November.") -> Passage:
+    return Passage(chunk_id=date, article_id=date, text=text, title="", date=date, source="", score=1.0)
+
+
+def test_reports_older_than_the_newest_by_more_than_a_week_lose_up_to_the_stale_penalty():
+    days = ["2022-07-25", "2022-07-20", "2022-07-10", "2022-01-20", ""]
+    factors = freshness([_passage(d) for d in days])
+    assert factors[:2] == [1.0, 1.0]                          # the same news week
+    assert 1.0 - STALE_PENALTY < factors[2] < 1.0             # fifteen days: part of it
+    assert factors[3:] == [pytest.approx(1.0 - STALE_PENALTY)] * 2  # six months, and undated
+    assert freshness([_passage("")]) == [1.0]                 # nothing dated: nothing to compare
+
+
+def test_between_equal_sentences_the_later_reports_is_quoted_first():
+    question = "Which singer will launch a Las Vegas residency?"
+    scored = score_sentences(question, [_passage("2022-01-20"), _passage("2022-07-25")], {})
+    assert [s.passage_index for s in scored] == [1, 0]
 
 
 def test_coverage_weighs_rare_terms_more():
