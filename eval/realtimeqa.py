@@ -92,9 +92,12 @@ class Run:
         return out
 
 
-def run_project(assistant, questions: list[dict[str, Any]], use_as_of: bool, answer: bool = True) -> Run:
+def run_project(assistant, questions: list[dict[str, Any]], use_as_of: bool, answer: bool = True,
+                progress: bool = False) -> Run:
+    from tqdm import tqdm
+
     run = Run("project, as_of" if use_as_of else "project, no as_of")
-    for q in questions:
+    for q in tqdm(questions, desc=run.name, unit="q", file=sys.stderr, disable=not progress):
         as_of = q["as_of"] if use_as_of else None
         gold = set(q["gold_urls"])
         passages, _ = assistant.retrieve(q["question"], as_of=as_of, top_k=max(KS))
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     offline_environment()
     from index.embedder import make_embedder, model_path
-    from index.ingest import ingest
+    from index.ingest import ingest, progress_bar
     from index.store import open_store
     from qa.assistant import Assistant
     from qa.synthesis import make_synthesizer
@@ -200,13 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     embedder = make_embedder(settings)
     store = open_store(settings)
     started = time.perf_counter()
-    report = ingest([args.folder / "articles.jsonl"], settings, store, embedder)
+    report = ingest([args.folder / "articles.jsonl"], settings, store, embedder, progress=progress_bar())
     print(f"ingest: {report.summary()} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf, embedder))
     questions = load_questions(args.folder, args.limit)
-    runs = [run_project(assistant, questions, use_as_of=True)]
+    runs = [run_project(assistant, questions, use_as_of=True, progress=True)]
     if not args.as_of_only:
-        runs.append(run_project(assistant, questions, use_as_of=False))
+        runs.append(run_project(assistant, questions, use_as_of=False, progress=True))
     if not args.no_baseline:
         retriever = build_baseline(args.folder / "articles.jsonl", args.baseline_store or Path(tmp.name) / "baseline",
                                    str(model_path(settings.embed_model)))

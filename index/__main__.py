@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = Settings.from_env(os.environ, store_dir=args.store)
-        from index.ingest import ingest, remove
+        from index.ingest import ingest, progress_bar, remove
         from index.store import StoreError, open_store
 
         store = open_store(settings)
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.paths:
             from index.embedder import make_embedder
 
-            report = ingest(args.paths, settings, store, make_embedder(settings), progress=_progress_bar())
+            report = ingest(args.paths, settings, store, make_embedder(settings), progress=progress_bar())
             if not args.quiet:
                 print("\n".join(report.lines()))
             print(report.summary())
@@ -53,22 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-def _progress_bar():
-    from tqdm import tqdm
-
-    bar = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, disable=total == 0)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update
 
 
 if __name__ == "__main__":

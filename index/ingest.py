@@ -15,6 +15,25 @@ from index.store import Store
 Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
 
 
+def progress_bar() -> Progress:
+    """A tqdm bar on stderr for `ingest(progress=...)`, drawn once the number of chunks to embed is known."""
+    import sys
+
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, disable=total == 0)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
 @dataclass
 class IngestReport:
     """What an ingest did, article by article, for the CLI and the page to print."""
