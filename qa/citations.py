@@ -58,7 +58,7 @@ _POINTING_AT_MARKER = re.compile(
     r"citing|by)(?:\s+(?:the\s+)?(?:passages?|articles?|sources?|reports?|text))?(?:\s+(?:from|in))?)"
     r"(?=\s*\[\s*\d)", re.I)
 # "announced it will do [1] and [4]." reads "announced it will do and.": the markers stood for the answer
-_DANGLING = re.compile(r"\b(?:and|or|but|nor|of|the|a|an|do|does|did|is|are|was|were|to)[.!?]$", re.I)
+_DANGLING = re.compile(r"\b(?:and|or|but|nor|of|the|an)[.!?]$", re.I)   # words no sentence ends on
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _SPACED_THOUSANDS = re.compile(r"\b(\d{1,3})((?:[ \u00a0\u202f\u2009]\d{3})+)\b")
 _MONTHS = {m: i + 1 for i, m in enumerate("january february march april may june july august september october "
