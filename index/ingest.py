@@ -1,6 +1,7 @@
 """Ingest: files -> articles -> chunks -> vectors -> store, skipping what is unchanged and replacing what changed."""
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +18,6 @@ Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
 
 def progress_bar() -> Progress:
     """A tqdm bar on stderr for `ingest(progress=...)`, drawn once the number of chunks to embed is known."""
-    import sys
-
     from tqdm import tqdm
 
     bar = None

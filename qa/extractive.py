@@ -47,7 +47,6 @@ ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
                           r"athlete|star|country's|head of state)\b", re.I),
                re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z]+")),
 }
-ISO_DAY = re.compile(r"^\d{4}-\d\d-\d\d$")
 DAY_MENTION = re.compile(rf"\b({_MONTHS}\.?\s+\d{{1,2}}(st|nd|rd|th)?|\d{{1,2}}\s+{_MONTHS})\b(,?\s+(19|20)\d\d)?", re.I)
 NAMED_KINDS = ("place", "person", "entity")   # the answer must name something the question does not
 STRICT_KINDS = ("date", "number")  # reliable enough to penalise a sentence without one, and to refuse
@@ -110,7 +109,7 @@ def freshness(passages: Sequence[Passage]) -> list[float]:
     1 - STALE_PENALTY at STALE_DAYS (and for an undated passage). On RealTime QA it took "Which singer will
     launch a Las Vegas residency later this year?" (asked in July 2022) from January's postponement to July's
     announcement: gold article cited 0.73 -> 0.76; reference in citations unchanged; the seed set unchanged."""
-    days = [date.fromisoformat(p.date).toordinal() if ISO_DAY.match(p.date or "") else None for p in passages]
+    days = [date.fromisoformat(p.date).toordinal() if p.date else None for p in passages]   # stored: ISO or ""
     newest = max((d for d in days if d is not None), default=None)
     if newest is None:
         return [1.0] * len(passages)
