@@ -22,6 +22,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="drop the articles that came from these files or folders")
     parser.add_argument("--store", type=Path, help="store folder (overrides NEWSQA_STORE_DIR)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    parser.epilog = ("exit status: 0 when every file went in, 1 when any file or record was rejected (the rest "
+                     "still went in), 2 when the store or a setting is unusable.\n\n" + parser.epilog)
     args = parser.parse_args(argv)
     if not args.paths and not args.remove:
         parser.error("give files or folders to ingest, or --remove PATH")
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = store.stats()
         print(f"store {settings.store_dir}: {stats.articles} articles, {stats.chunks} chunks"
               + (f", {stats.first_date} to {stats.last_date}" if stats.first_date else ""))
-        return 0 if not args.paths or report.added or report.unchanged or report.replaced or not report.rejected else 1
+        return 1 if args.paths and report.rejected else 0
     except (SettingsError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,19 +21,31 @@ URL_FIELDS = ("url", "link", "href")
 _SEED_LINE = re.compile(r"^\s*date:?\s+(\S+)\s*(.*)$", re.IGNORECASE | re.DOTALL)
 _DATE_LINE = re.compile(r"^\s*(?:date|published|published_at|publish_date)\s*:\s*(.+?)\s*$", re.IGNORECASE)
 _META_LINE = re.compile(r"^\s*(title|url|source|author|authors)\s*:\s*(.+?)\s*$", re.IGNORECASE)
+# caps on what a record may store in every chunk's metadata (a 10 MB title would be copied into each chunk)
+MAX_TITLE_CHARS = 300
+MAX_AUTHORS_CHARS = 300
+MAX_URL_CHARS = 2048
 
 
 @dataclass(frozen=True)
 class Article:
-    """One dated news article; `id` is stable across re-ingests (from its url, else its file and record)."""
+    """One dated news article. `id` is stable across re-ingests and scoped to the file it came from (its
+    `source_key`): the file alone for a text file; the record's url, else its position, within a dump."""
 
     id: str
     title: str
     date: dt.date
     text: str
-    source: str
+    source: str               # the name people see: never a server path
     url: str = ""
     authors: str = ""
+    source_key: str = ""      # the file's resolved path: what identifies the source
+    cuts: tuple[str, ...] = ()  # fields shortened to their caps, said in the ingest report
+
+    @property
+    def legacy_id(self) -> str:
+        """The id stores written before ids were scoped gave it: sha1 of its url (else the id it has now)."""
+        return article_id(self.url) if self.url else self.id
 
     @property
     def content_hash(self) -> str:
@@ -58,6 +71,25 @@ def article_id(key: str) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
+def record_key(source_key: str, url: str, number: int) -> str:
+    """A dump's record is known by its url within that dump (so reordering re-keys nothing), else by its
+    position; never by its url alone, which any file could claim."""
+    return f"{source_key}\x1furl:{url}" if url else f"{source_key}:{number}"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to ingest: where it is, the key its articles' ids are scoped to, and the name people see."""
+
+    path: Path
+    key: str    # the resolved path: two names of one file are one source
+    name: str   # relative to the working folder or to what was ingested; an upload's own name
+
+
+def source_file(path: Path, root: Path | None = None, name: str | None = None) -> SourceFile:
+    return SourceFile(path, str(path.resolve()), name or display_path(path, root))
+
+
 _DATELINE = re.compile(r"^\s*(?:[A-Z][\w.,'’ -]{0,40}?\s*)?(?:\(CNN(?: Business)?\)|CNN(?: Business)?)?\s*[—–]\s*|"
                        r"^\s*(?:[A-Z][\w.,'’ -]{0,40}?\s*)?\(CNN(?: Business)?\)\s*")
 _BOILERPLATE = re.compile(r"^(click here|advertisement|watch:|read more|this story is part of|\d+\. how relevant)|"
@@ -76,11 +108,23 @@ def first_sentence(text: str, limit: int = 120) -> str:
     return sentence[:limit].rsplit(" ", 1)[0] + "…"
 
 
+def cap(value: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word boundary and marked with '…'."""
+    if len(value) <= limit:
+        return value
+    return (value[:limit - 1].rsplit(" ", 1)[0] or value[:limit - 1]) + "…"
+
+
 def make_article(*, key: str, title: str, date: dt.date, text: str, source: str, url: str = "",
-                 authors: str = "") -> Article:
+                 authors: str = "", source_key: str = "") -> Article:
     text = normalise_text(text)
-    return Article(id=article_id(key), title=(title or "").strip() or first_sentence(text), date=date, text=text,
-                   source=source, url=(url or "").strip(), authors=(authors or "").strip())
+    fields = {"title": ((title or "").strip(), MAX_TITLE_CHARS), "authors": ((authors or "").strip(), MAX_AUTHORS_CHARS),
+              "url": ((url or "").strip(), MAX_URL_CHARS)}
+    cuts = tuple(f"{name} cut from {len(value):,} to {limit:,} characters"
+                 for name, (value, limit) in fields.items() if len(value) > limit)
+    title, authors, url = (cap(value, limit) for value, limit in fields.values())
+    return Article(id=article_id(key), title=title or first_sentence(text), date=date, text=text,
+                   source=source, url=url, authors=authors, source_key=source_key, cuts=cuts)
 
 
 def normalise_text(text: str) -> str:
@@ -147,9 +191,8 @@ def parse_text_article(raw: str, source: str, key: str) -> Article:
             title = heading[1].strip()
     if not normalise_text(body):
         raise ValueError("the article has a date but no text")
-    url = meta.get("url", "")
-    return make_article(key=url or key, title=title, date=date, text=body, source=source, url=url,
-                        authors=meta.get("authors", meta.get("author", "")))
+    return make_article(key=key, title=title, date=date, text=body, source=source, url=meta.get("url", ""),
+                        authors=meta.get("authors", meta.get("author", "")), source_key=key)
 
 
 # --- JSON records -----------------------------------------------------------------------------------------
@@ -162,8 +205,9 @@ def _first(record: dict[str, Any], names: Iterable[str]) -> Any:
     return None
 
 
-def parse_record(record: Any, source: str, key: str) -> Article:
-    """A news record with common field names; the date is required and must parse."""
+def parse_record(record: Any, source: str, source_key: str, number: int) -> Article:
+    """A news record with common field names; the date is required and must parse. Its `source` and `url`
+    fields are metadata: the article belongs to the file it was read from."""
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object, got {type(record).__name__}")
     text = _first(record, TEXT_FIELDS)
@@ -181,9 +225,11 @@ def parse_record(record: Any, source: str, key: str) -> Article:
     if isinstance(authors, list):
         authors = ", ".join(map(str, authors))
     title = _first(record, TITLE_FIELDS) or ""
-    return make_article(key=url or key, title=str(title), date=date, text=text,
-                        source=str(record.get("source") or source) if not url else source, url=url,
-                        authors=str(authors))
+    return make_article(key=record_key(source_key, url.strip(), number), title=str(title), date=date, text=text,
+                        source=source, url=url, authors=str(authors), source_key=source_key)
+
+
+NESTED = "JSON nested too deeply to be news records"
 
 
 def iter_json_records(raw: str, suffix: str) -> Iterator[tuple[int, Any]]:
@@ -196,11 +242,15 @@ def iter_json_records(raw: str, suffix: str) -> Iterator[tuple[int, Any]]:
                 yield number, json.loads(line)
             except json.JSONDecodeError as exc:
                 yield number, ValueError(f"invalid JSON: {exc.msg} (column {exc.colno})")
+            except RecursionError:
+                yield number, ValueError(NESTED)
         return
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError(NESTED) from None
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
     records = data if isinstance(data, list) else [data]
@@ -209,19 +259,40 @@ def iter_json_records(raw: str, suffix: str) -> Iterator[tuple[int, Any]]:
 
 # --- files ------------------------------------------------------------------------------------------------
 
-def display_path(path: Path) -> str:
-    """The path as a user would write it: relative to the working folder when inside it."""
-    resolved = path.resolve()
+def display_path(path: Path, root: Path | None = None) -> str:
+    """The name people see: relative to the working folder when inside it, else to the folder that holds what
+    was ingested (`root`), so no absolute server path reaches a citation."""
+    absolute = Path(os.path.abspath(path))
+    for base in (Path.cwd(), (Path(os.path.abspath(root)).parent if root is not None else absolute.parent)):
+        try:
+            return str(absolute.relative_to(base))
+        except ValueError:
+            continue
+    return absolute.name
+
+
+def public_name(source: str) -> str:
+    """A stored source as shown to people: stores written before names were made relative may hold an absolute
+    server path, of which only the file name is shown."""
+    return Path(source).name if os.path.isabs(source) else source
+
+
+def load_file(file: SourceFile | Path, max_bytes: int | None = None) -> tuple[list[Article], list[Rejection]]:
+    """Every article a file holds, and a rejection (with its reason) for each part that could not be read;
+    nothing a file holds raises."""
+    file = file if isinstance(file, SourceFile) else source_file(file)
     try:
-        return str(resolved.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(resolved)
+        return _load(file, max_bytes)
+    except RecursionError:
+        return [], [Rejection(file.name, "nested too deeply to read")]
+    except MemoryError:
+        return [], [Rejection(file.name, "too large to read into memory")]
+    except (OSError, ValueError) as exc:  # a vanished file, a read error, a decoding error
+        return [], [Rejection(file.name, str(exc) or type(exc).__name__)]
 
 
-def load_file(path: Path, max_bytes: int | None = None) -> tuple[list[Article], list[Rejection]]:
-    """Every article a file holds, and a rejection (with its reason) for each part that could not be read."""
-    source = display_path(path)
-    key = str(path.resolve())
+def _load(file: SourceFile, max_bytes: int | None) -> tuple[list[Article], list[Rejection]]:
+    source, key, path = file.name, file.key, file.path
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         return [], [Rejection(source, f"unsupported file type '{suffix or path.name}' "
@@ -234,8 +305,10 @@ def load_file(path: Path, max_bytes: int | None = None) -> tuple[list[Article], 
         if size == 0:
             return [], [Rejection(source, "empty file")]
         raw = decode_bytes(path.read_bytes())
+    except FileNotFoundError:
+        return [], [Rejection(source, "the file vanished before it could be read")]
     except (OSError, ValueError) as exc:
-        return [], [Rejection(source, str(exc))]
+        return [], [Rejection(source, getattr(exc, "strerror", None) or str(exc))]
     if suffix in (".txt", ".md"):
         try:
             return [parse_text_article(raw, source, key)], []
@@ -249,7 +322,7 @@ def load_file(path: Path, max_bytes: int | None = None) -> tuple[list[Article], 
             try:
                 if isinstance(record, ValueError):
                     raise record
-                articles.append(parse_record(record, source, f"{key}:{number}"))
+                articles.append(parse_record(record, source, key, number))
             except ValueError as exc:
                 rejections.append(Rejection(where, str(exc)))
     except ValueError as exc:
@@ -259,16 +332,54 @@ def load_file(path: Path, max_bytes: int | None = None) -> tuple[list[Article], 
     return articles, rejections
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Rejection]]:
-    """Files under the given paths (folders recursively, hidden files skipped), sorted for a stable order."""
-    found: list[Path] = []
-    missing: list[Rejection] = []
+def discover(paths: Iterable[Path], follow_links: bool = False,
+             names: dict[Path, str] | None = None) -> tuple[list[SourceFile], list[Rejection]]:
+    """Files under the given paths (folders recursively, hidden files skipped), sorted for a stable order, each
+    once. A symbolic link inside a folder that leads out of it is refused unless follow_links; `names` gives
+    files their shown name (an upload's own)."""
+    found: list[SourceFile] = []
+    refused: list[Rejection] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file()
-                                and not any(part.startswith(".") for part in p.relative_to(path).parts)))
+            files, bad = _walk(path, follow_links)
+            found.extend(source_file(f, path) for f in files)
+            refused.extend(bad)
         elif path.is_file():
-            found.append(path)
+            found.append(source_file(path, path, (names or {}).get(path)))
         else:
-            missing.append(Rejection(str(path), "no such file or folder"))
-    return list(dict.fromkeys(found)), missing
+            refused.append(Rejection(display_path(path), "no such file or folder"))
+    unique: dict[str, SourceFile] = {}
+    for file in found:  # a file found twice (a link, an overlapping path) is read once, under its first name
+        unique.setdefault(file.key, file)
+    return list(unique.values()), refused
+
+
+def _walk(root: Path, follow_links: bool) -> tuple[list[Path], list[Rejection]]:
+    """Files below root, not hidden; links leading outside root are refused (or followed), loops never walked."""
+    top = root.resolve()
+    files: list[Path] = []
+    refused: list[Rejection] = []
+    seen: set[Path] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        real = folder.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as exc:
+            refused.append(Rejection(display_path(folder, root), f"cannot read the folder ({exc.strerror})"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink() and not follow_links and not entry.resolve().is_relative_to(top):
+                refused.append(Rejection(display_path(entry, root), f"a symbolic link leading outside {root.name}/ "
+                                         "(set NEWSQA_FOLLOW_LINKS=true to ingest what it points to)"))
+            elif entry.is_dir():
+                stack.append(entry)
+            elif entry.is_file():
+                files.append(entry)
+    return sorted(files), refused

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from index.articles import Article, Rejection, discover, display_path, load_file
+from index.articles import Article, Rejection, SourceFile, discover, display_path, load_file
 from index.chunking import Chunk, chunk_article
 from index.embedder import Embedder
 from index.settings import Settings
@@ -54,8 +54,8 @@ class IngestReport:
 
     def lines(self) -> list[str]:
         """One line per file or record, for people."""
-        out = [f"added      {a.source}  ({a.date}, {a.title[:60]})" for a in self.added]
-        out += [f"replaced   {a.source}  ({a.date}, {a.title[:60]})" for a in self.replaced]
+        out = [f"added      {a.source}  ({a.date}, {a.title[:60]}){cuts(a)}" for a in self.added]
+        out += [f"replaced   {a.source}  ({a.date}, {a.title[:60]}){cuts(a)}" for a in self.replaced]
         out += [f"unchanged  {a.source}  ({a.date}, {a.title[:60]})" for a in self.unchanged]
         out += [f"duplicate  {a.source}  (same text as {where})" for a, where in self.duplicates]
         out += [f"removed    {source}" for source in self.removed]
@@ -63,30 +63,37 @@ class IngestReport:
         return out
 
 
-def load_articles(paths: Iterable[Path], settings: Settings) -> tuple[list[Article], list[Rejection], set[str]]:
-    """All articles under the paths, rejections with reasons, and the sources that loaded whole."""
-    files, rejected = discover(paths)
+def cuts(article: Article) -> str:
+    return f"  [{'; '.join(article.cuts)}]" if article.cuts else ""
+
+
+def load_articles(paths: Iterable[Path], settings: Settings, names: dict[Path, str] | None = None
+                  ) -> tuple[list[Article], list[Rejection], list[SourceFile]]:
+    """All articles under the paths, rejections with reasons, and the files that loaded whole."""
+    files, rejected = discover(paths, settings.follow_links, names)
     articles: list[Article] = []
-    complete: set[str] = set()
-    for path in files:
-        found, bad = load_file(path, max_bytes=int(settings.max_file_mb * 1e6))
+    complete: list[SourceFile] = []
+    for file in files:
+        found, bad = load_file(file, max_bytes=int(settings.max_file_mb * 1e6))
         articles.extend(found)
         rejected.extend(bad)
-        if found and not any(r.source == display_path(path) for r in bad):
-            complete.add(display_path(path))
+        if found and not any(r.source == file.name for r in bad):
+            complete.append(file)
     return articles, rejected, complete
 
 
 def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedder: Embedder,
-           progress: Progress | None = None) -> IngestReport:
+           progress: Progress | None = None, names: dict[Path, str] | None = None) -> IngestReport:
+    """Ingest files and folders; `names` shows some files under another name (an upload under its own)."""
     started = time.perf_counter()
     report = IngestReport()
-    articles, report.rejected, complete_sources = load_articles([Path(p) for p in paths], settings)
+    articles, report.rejected, complete = load_articles([Path(p) for p in paths], settings, names)
 
     unique: dict[str, Article] = {}
     for article in articles:  # the same url twice in one dump: the later record wins
         unique[article.id] = article
     manifest = store.manifest(list(unique))
+    manifest.update(adopt_legacy_ids([a for a in unique.values() if a.id not in manifest], store))
     pending: list[Article] = []
     for article in unique.values():
         entry = manifest.get(article.id)
@@ -115,9 +122,8 @@ def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedd
             report.added.append(article)
 
     # records that vanished from a file we just read whole are dropped with it
-    if complete_sources:
-        stale = {aid: m for aid, m in store.articles_from_sources(sorted(complete_sources)).items()
-                 if aid not in unique}
+    if complete:
+        stale = {aid: m for aid, m in store.articles_from_files(complete).items() if aid not in unique}
         if stale:
             store.remove_articles(list(stale))
             report.removed.extend(sorted(m["source"] + (f" ({m['url']})" if m.get("url") else "") for m in stale.values()))
@@ -152,19 +158,42 @@ def _write_batch(batch: list[tuple[Article, list[Chunk]]], store: Store, embedde
     chunks = [c for _, cs in batch for c in cs]
     vectors = embedder.embed_documents([c.embed_text() for c in chunks])
     store.add_chunks(chunks, vectors)
-    store.commit_articles({a.id: {"content_hash": a.content_hash, "text_hash": a.text_hash, "source": a.source, "title": a.title[:500],
-                                  "date": a.date.isoformat(), "url": a.url, "chunks": len(cs)}
+    store.commit_articles({a.id: {"content_hash": a.content_hash, "text_hash": a.text_hash, "source": a.source,
+                                  "source_key": a.source_key, "title": a.title, "date": a.date.isoformat(),
+                                  "url": a.url, "chunks": len(cs)}
                            for a, cs in batch})
     report.chunks_added += len(chunks)
     report.chunks_embedded += len(chunks)
     return len(chunks)
 
 
+def adopt_legacy_ids(articles: Iterable[Article], store: Store) -> dict[str, dict]:
+    """Stores written before ids were scoped to their file keyed an article with a url by the url alone. An
+    article stored under that old id *from the same file* is moved to its new id (vectors kept, nothing
+    re-embedded); one from another file stays where it is. Returns the moved articles' manifest entries."""
+    by_legacy = {a.legacy_id: a for a in articles if a.legacy_id != a.id}
+    moved: dict[str, dict] = {}
+    for old_id, entry in store.manifest(list(by_legacy)).items():
+        article = by_legacy[old_id]
+        if not entry.get("source_key") and entry.get("source") == article.source:
+            store.rekey_article(old_id, article.id, {"source_key": article.source_key})
+            moved[article.id] = {**entry, "source_key": article.source_key}
+    return moved
+
+
 def remove(paths: Sequence[Path | str], store: Store) -> list[str]:
     """Drop every article that came from these files or folders; returns the sources removed."""
-    targets = [display_path(Path(p)) for p in paths]
-    got = store.articles.get(include=["metadatas"])
-    doomed = {aid: m["source"] for aid, m in zip(got["ids"], got["metadatas"])
-              if any(m["source"] == t or m["source"].startswith(t.rstrip("/") + "/") for t in targets)}
+    targets = [Path(p) for p in paths]
+    doomed = {aid: m["source"] for aid, m in store.all_articles().items() if from_paths(m, targets)}
     store.remove_articles(list(doomed))
     return sorted(doomed.values())
+
+
+def from_paths(entry: dict, targets: Sequence[Path]) -> bool:
+    """Did this manifest entry come from one of these files or folders? By the file's resolved path; entries of
+    older stores, which lack it, by the name they show."""
+    key = entry.get("source_key")
+    if key:
+        return any(Path(key).is_relative_to(t.resolve()) for t in targets)
+    names = [str(t) for t in targets] + [display_path(t) for t in targets]
+    return any(entry["source"] == n or entry["source"].startswith(n.rstrip("/") + "/") for n in names)

@@ -44,6 +44,8 @@ class Settings:
                              "batch by length): 128 cost ~10% of ingest speed against 512; an interrupted ingest "
                              "redoes at most one batch.", default=512)
     max_file_mb: float = _doc("Files larger than this are rejected with a reason.", default=25.0)
+    follow_links: bool = _doc("Ingest what a symbolic link inside an ingested folder points to even when it lies "
+                              "outside that folder (else such a link is rejected).", default=False)
     # retrieval
     top_k: int = _doc("Passages retrieved per question.", default=5)
     hybrid: bool = _doc("Fuse BM25 keyword ranking with vector ranking (else vector only).", default=True)

@@ -15,7 +15,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from index.chunking import Chunk
+from index.articles import SourceFile
+from index.chunking import Chunk, chunk_id
 from index.lexical import LexicalIndex
 from index.settings import Settings, offline_environment
 from index.vectors import DateSortedVectors
@@ -100,9 +101,37 @@ class Store:
                 out[meta["text_hash"]] = {**meta, "id": aid}
         return out
 
-    def articles_from_sources(self, sources: Sequence[str]) -> dict[str, dict[str, Any]]:
-        got = self.articles.get(where={"source": {"$in": list(sources)}}, include=["metadatas"])
+    def articles_from_files(self, files: Sequence[SourceFile]) -> dict[str, dict[str, Any]]:
+        """Manifest entries of the articles stored from these files: by the file's resolved path, or, for entries
+        of older stores that lack it, by the name the file shows."""
+        out: dict[str, dict[str, Any]] = {}
+        for field, values in (("source_key", [f.key for f in files]), ("source", [f.name for f in files])):
+            for batch in _batches(values, 500):
+                got = self.articles.get(where={field: {"$in": batch}}, include=["metadatas"])
+                out.update((aid, m) for aid, m in zip(got["ids"], got["metadatas"])
+                           if field == "source_key" or not m.get("source_key"))
+        return out
+
+    def all_articles(self) -> dict[str, dict[str, Any]]:
+        got = self.articles.get(include=["metadatas"])
         return dict(zip(got["ids"], got["metadatas"]))
+
+    def rekey_article(self, old_id: str, new_id: str, manifest_extra: dict[str, Any]) -> None:
+        """Move a stored article to a new id with its vectors (no re-embedding): new rows first, then the old
+        ones go, so a crash in between leaves an old copy that the next ingest of its file removes."""
+        got = self.chunks.get(where={"article_id": old_id}, include=["embeddings", "documents", "metadatas"])
+        metas = [{**m, "article_id": new_id} for m in got["metadatas"]]
+        ids = [chunk_id(new_id, m["content_hash"], m["position"]) for m in metas]
+        for start in range(0, len(ids), self._max_batch):
+            end = start + self._max_batch
+            self.chunks.upsert(ids=ids[start:end], embeddings=got["embeddings"][start:end],
+                               documents=got["documents"][start:end], metadatas=metas[start:end])
+        self.lexical.add((cid, new_id, m["date_num"], f"{m.get('title', '')}\n{doc}")
+                         for cid, doc, m in zip(ids, got["documents"], metas))
+        entry = self.manifest([old_id]).get(old_id)
+        if entry is not None:
+            self.commit_articles({new_id: {**entry, **manifest_extra}})
+        self.remove_articles([old_id])
 
     def add_chunks(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         for start in range(0, len(chunks), self._max_batch):

@@ -18,7 +18,7 @@ from qa.assistant import Assistant, QuestionError, clean_question
 from qa.dates import parse_iso
 from qa.results import Answer, Citation
 from page import render
-from page.uploads import save_uploads, upload_dir
+from page.uploads import discard_unused, save_uploads, upload_dir
 
 log = logging.getLogger(__name__)
 Message = dict[str, Any]
@@ -192,8 +192,6 @@ class Page:
         uploads = [_upload_pair(f) for f in files or []]
         if not uploads:
             return "**Choose one or more .txt, .md, .json or .jsonl files first.**", self.stats()
-        folder = upload_dir(self.settings.store_dir)
-        saved, rejected = save_uploads(uploads, folder, int(self.settings.max_upload_mb * 1e6))
         assistant = self.pool.default()
 
         def report_progress(done: int, total: int) -> None:
@@ -201,24 +199,23 @@ class Page:
                 progress(done / total, desc=f"embedding passages {done}/{total}")
 
         with self._ingest_lock:  # one ingest at a time; questions keep being answered meanwhile
-            report = ingest(saved, self.settings, assistant.store, assistant.embedder, progress=report_progress)
+            saved, names, rejected = save_uploads(uploads, upload_dir(self.settings.store_dir),
+                                                  int(self.settings.max_upload_mb * 1e6))
+            report = ingest(saved, self.settings, assistant.store, assistant.embedder, progress=report_progress,
+                            names=names)
+            discard_unused(saved, {a.source_key for a in [*report.added, *report.replaced, *report.unchanged]})
         report.rejected[:0] = rejected
-        return render.report_markdown(report_rows(report, folder), report.summary()), self.stats()
+        return render.report_markdown(report_rows(report), report.summary()), self.stats()
 
 
-def report_rows(report: Any, folder: Path) -> list[tuple[str, str, str]]:
-    """(file, outcome, detail) per article or rejection, with file names relative to the upload folder."""
-    def short(source: str) -> str:  # safe names hold no separator, so the last "uploads/" is the folder's
-        marker = folder.name + os.sep
-        at = source.rfind(marker)
-        return source[at + len(marker):] if at >= 0 else source
-
-    rows = [(short(a.source), outcome, f"{a.date} · {a.title[:80]}")
+def report_rows(report: Any) -> list[tuple[str, str, str]]:
+    """(file, outcome, detail) per article or rejection, under the names the files were uploaded with."""
+    rows = [(a.source, outcome, f"{a.date} · {a.title[:80]}" + (f" ({'; '.join(a.cuts)})" if a.cuts else ""))
             for outcome, articles in (("added", report.added), ("replaced", report.replaced),
                                       ("unchanged", report.unchanged)) for a in articles]
-    rows += [(short(a.source), "duplicate", f"same text as {short(where)}") for a, where in report.duplicates]
-    rows += [(short(s), "removed", "no longer in its file") for s in report.removed]
-    rows += [(short(r.source), "rejected", r.reason) for r in report.rejected]
+    rows += [(a.source, "duplicate", f"same text as {where}") for a, where in report.duplicates]
+    rows += [(s, "removed", "no longer in its file") for s in report.removed]
+    rows += [(r.source, "rejected", r.reason) for r in report.rejected]
     return rows
 
 

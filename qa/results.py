@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from index.articles import public_name
 from qa.dates import DateWindow
 
 
@@ -27,7 +28,7 @@ class Passage:
     @classmethod
     def from_stored(cls, chunk_id: str, text: str, meta: dict[str, Any], **scores: float) -> "Passage":
         return cls(chunk_id=chunk_id, article_id=meta.get("article_id", ""), text=text, title=meta.get("title", ""),
-                   date=meta.get("date", ""), source=meta.get("source", ""), url=meta.get("url", ""),
+                   date=meta.get("date", ""), source=public_name(meta.get("source", "")), url=meta.get("url", ""),
                    position=int(meta.get("position", 0)), start=int(meta.get("start", 0)),
                    end=int(meta.get("end", 0)), **scores)
 

@@ -11,7 +11,7 @@ import app
 from index.settings import Settings
 from page import render
 from page.events import AssistantPool, Page, plain_history, redact
-from page.uploads import safe_name, save_uploads, upload_dir
+from page.uploads import safe_name, save_uploads, stored_name, upload_dir
 from qa.results import Citation
 from tests.conftest import CHECKPOINT_Q
 
@@ -278,13 +278,21 @@ def test_uploads_are_copied_inside_the_upload_folder_only(tmp_path):
     source.parent.mkdir()
     source.write_text(NEW_ARTICLE)
     folder = tmp_path / "store" / "uploads"
-    saved, rejected = save_uploads([(str(source), "../../escape.txt"), (str(source), "notes.exe")], folder,
-                                   max_bytes=10_000)
-    assert saved == [folder / "escape.txt"] and not (tmp_path / "escape.txt").exists()
+    saved, names, rejected = save_uploads([(str(source), "../../escape.txt"), (str(source), "notes.exe")], folder,
+                                          max_bytes=10_000)
+    assert [p.parent for p in saved] == [folder] and names[saved[0]] == "escape.txt"
+    assert saved[0].name.startswith("escape-") and not (tmp_path / "escape.txt").exists()
     assert [r.reason.split(" (")[0] for r in rejected] == ["unsupported file type"]
-    _, too_big = save_uploads([(str(source), "big.txt")], folder, max_bytes=100)
+    _, _, too_big = save_uploads([(str(source), "big.txt")], folder, max_bytes=100)
     assert "over the 0.0001 MB upload limit (NEWSQA_MAX_UPLOAD_MB)" in too_big[0].reason
-    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["escape.txt", "tmpfile"]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [saved[0].name, "tmpfile"]
+
+
+def test_stored_names_are_safe_and_unique_to_the_content():
+    assert stored_name("a b.json", "0123456789abcdef") == "a_b-0123456789ab.json"
+    assert stored_name("a_b.json", "fedcba9876543210") == "a_b-fedcba987654.json"
+    assert stored_name("../../x", "0123456789abcdef") == "x-0123456789ab"
+    assert len(stored_name("a" * 300 + ".txt", "0" * 64)) <= 120
 
 
 def test_added_articles_are_reported_per_file_and_then_answer(fresh_page, tmp_path):
@@ -307,13 +315,39 @@ def test_added_articles_are_reported_per_file_and_then_answer(fresh_page, tmp_pa
     assert stats == "**1** articles, **1** passages, dated **2023-06-12** to **2023-06-12**"
     assert calls[-1] == (1.0, "embedding passages 1/1")
     folder = upload_dir(fresh_page.settings.store_dir)
-    assert sorted(p.name for p in folder.iterdir()) == ["alat.txt", "broken.json", "outside.txt", "undated.md"]
+    # the rejected and the duplicate uploads are not kept: the folder holds what the store holds
+    assert [p.name.split("-")[0] for p in folder.iterdir()] == ["alat"]
     assert not (fresh_page.settings.store_dir.parent / "outside.txt").exists()
 
     again, _ = fresh_page.add_articles([str(good)])
     assert again.startswith("- **unchanged** `alat.txt` — 2023-06-12")
     messages, _, sources, citations, _ = final(fresh_page.ask(NEW_QUESTION, []))
     assert "40 trucks" in messages[-2]["content"] and citations[0].date == "2023-06-12"
+    # the API shows the name the file was uploaded with, never a path on the server
+    assert fresh_page.answer_api(NEW_QUESTION)["citations"][0]["source"] == "alat.txt"
+
+
+def test_a_same_named_upload_is_a_new_source_and_erases_nothing(fresh_page, tmp_path):
+    team_a, team_b = tmp_path / "a", tmp_path / "b"
+    team_a.mkdir(), team_b.mkdir()
+    (team_a / "articles.json").write_text(json.dumps(
+        [{"title": "Ferry terminal", "date": "2023-06-12", "text": "The Alat terminal loads 40 trucks a day."}]))
+    (team_b / "articles.json").write_text(json.dumps(
+        [{"title": "Bridge", "date": "2023-06-13", "text": "The new Kura bridge carries 900 cars an hour."}]))
+    (team_b / "a b.json").write_text(json.dumps(
+        [{"title": "Port", "date": "2023-06-14", "text": "Baku port handled 7 million tonnes of cargo."}]))
+    (team_a / "a_b.json").write_text(json.dumps(
+        [{"title": "Rail", "date": "2023-06-15", "text": "The rail line to Kars reopened after repairs."}]))
+    reports = [fresh_page.add_articles([str(path)])[0] for path in
+               (team_a / "articles.json", team_b / "articles.json", team_b / "a b.json", team_a / "a_b.json")]
+    assert [r.split("**")[1] for r in reports] == ["added"] * 4
+    assert "`articles.json`" in reports[1] and all("1 added, 0 replaced, 0 unchanged, 0 duplicate, 0 removed" in r
+                                                   for r in reports)
+    assert fresh_page.pool.default().store.stats().articles == 4
+    assert len(list(upload_dir(fresh_page.settings.store_dir).iterdir())) == 4
+    for question, fact in (("How many trucks a day does the Alat terminal load?", "40 trucks"),
+                           ("How many cars an hour does the Kura bridge carry?", "900 cars")):
+        assert fact in fresh_page.answer_api(question)["text"]
 
 
 def test_adding_nothing_asks_for_files(fresh_page):

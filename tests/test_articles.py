@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from index.articles import discover, first_sentence, load_file
+from index.articles import discover, first_sentence, load_file, public_name
 from index.dates import DateError, date_number, parse_article_date
 from index.sentences import sentences
 
@@ -118,8 +118,19 @@ def test_discover_walks_folders_and_reports_missing_paths(tmp_path):
     (tmp_path / "d" / "a.txt").write_text("x")
     (tmp_path / "d" / ".hidden" / "b.txt").write_text("x")
     files, missing = discover([tmp_path / "d", tmp_path / "nope.txt"])
-    assert [f.name for f in files] == ["a.txt"]
+    assert [f.path.name for f in files] == ["a.txt"]
     assert missing[0].reason == "no such file or folder"
+
+
+def test_sources_are_shown_without_server_paths(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_text(" date 2023-05-01 Text.")
+    [folder_file], _ = discover([tmp_path / "d"])
+    [single_file], _ = discover([tmp_path / "d" / "a.txt"])
+    assert (folder_file.name, single_file.name) == ("d/a.txt", "a.txt")  # relative to what was ingested
+    assert folder_file.key == single_file.key == str((tmp_path / "d" / "a.txt").resolve())
+    assert public_name("/srv/newsqa/.newsqa/store/uploads/articles.json") == "articles.json"
+    assert public_name("seeds/002_7e68630bb1f8edc4.txt") == "seeds/002_7e68630bb1f8edc4.txt"
 
 
 @pytest.mark.parametrize("text, expected", [

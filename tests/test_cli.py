@@ -25,12 +25,19 @@ def test_index_then_qa_from_the_command_line(tmp_path):
     assert "2 added, 0 replaced, 0 unchanged" in first.stdout
     again = run("index", "seeds/", store=store)
     assert "0 added, 0 replaced, 2 unchanged" in again.stdout
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "nested.json").write_text("[" * 100_000)
+    (bad / "good.txt").write_text(" date 2023-05-02 Parliament approved the budget on Tuesday.")
+    mixed = run("index", str(bad), store=store)  # the good file goes in; the status says something was rejected
+    assert mixed.returncode == 1 and "Traceback" not in mixed.stderr, mixed.stderr
+    assert "rejected   bad/nested.json: JSON nested too deeply" in mixed.stdout and "added      bad/good.txt" in mixed.stdout
     answer = run("qa", CHECKPOINT_Q, store=store)
     assert answer.returncode == 0, answer.stderr
     assert "April 23" in answer.stdout and "[1]" in answer.stdout
     assert "Sources:\n[1]" in answer.stdout and "(2023-05-01) seeds/002_7e68630bb1f8edc4.txt" in answer.stdout
     removed = run("index", "--remove", "seeds/000_d9919218ce5d4bde.txt", store=store)
-    assert "removed    seeds/000_d9919218ce5d4bde.txt" in removed.stdout and "1 articles" in removed.stdout
+    assert "removed    seeds/000_d9919218ce5d4bde.txt" in removed.stdout and "2 articles" in removed.stdout  # 002, good.txt
 
 
 def test_help_lists_every_setting(tmp_path):

@@ -114,3 +114,115 @@ def test_spans_cover_the_whole_text():
     spans = split_spans(text, 64, 8)
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
     assert all(a[1] >= b[0] - 1 for a, b in zip(spans, spans[1:]))  # no gaps
+
+
+# --- what a file cannot do to others ----------------------------------------------------------------------
+
+SEED_002 = "seeds/002_7e68630bb1f8edc4.txt"
+
+
+def _seed_hashes(store):
+    return {m["content_hash"] for m in store.chunks.get(include=["metadatas"])["metadatas"] if m["source"] == SEED_002}
+
+
+def test_a_record_cannot_take_another_articles_identity(fresh_store, tmp_path):
+    _, store, ingest = fresh_store
+    ingest(SEEDS)
+    before = _seed_hashes(store)
+    forged = tmp_path / "forged.jsonl"
+    forged.write_text("\n".join(json.dumps(r) for r in [
+        {"url": str((SEEDS / "002_7e68630bb1f8edc4.txt").resolve()), "date": "2023-05-04",
+         "title": "Peace talks collapse", "text": "The peace talks collapsed and every diplomat went home."},
+        {"source": SEED_002, "date": "2023-05-04", "text": "A forged report claims the checkpoint was removed."}]))
+    report = ingest(forged)
+    assert report.replaced == [] and report.removed == []
+    assert [a.source for a in report.added] == ["forged.jsonl"] * 2
+    assert _seed_hashes(store) == before and store.stats().articles == 4
+    assert len(ingest(SEEDS).unchanged) == 2  # the seeds are still theirs, whole
+
+
+def test_two_files_with_the_same_url_keep_both_articles(fresh_store, tmp_path):
+    _, store, ingest = fresh_store
+    for name, text in (("a.jsonl", "Team A says the ferry loads 40 trucks."), ("b.jsonl", "Team B says 50 trucks.")):
+        (tmp_path / name).write_text(json.dumps({"url": "https://n/1", "date": "2023-06-12", "text": text}))
+        assert len(ingest(tmp_path / name).added) == 1
+    assert store.stats().articles == 2
+    assert len(ingest(tmp_path / "a.jsonl").unchanged) == 1
+
+
+def test_a_store_keyed_by_urls_alone_is_adopted_without_re_embedding(fresh_store, tmp_path, monkeypatch):
+    """Stores written before ids were scoped to their file keyed an article with a url by the url alone."""
+    import index.articles as articles
+
+    _, store, ingest = fresh_store
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text("\n".join(json.dumps({"url": f"https://n/{i}", "date": "2022-06-1" + str(i),
+                                          "text": f"Story number {i} happened in town {i}."}) for i in range(3)))
+    make = articles.make_article
+    with monkeypatch.context() as legacy:
+        legacy.setattr(articles, "make_article",
+                       lambda **kw: make(**{**kw, "key": kw["url"] or kw["key"], "source_key": ""}))
+        ingest(dump)
+    old_ids = sorted(store.all_articles())
+    assert old_ids == sorted(articles.article_id(f"https://n/{i}") for i in range(3))
+
+    report = ingest(dump)
+    assert len(report.unchanged) == 3 and report.chunks_embedded == 0 and report.duplicates == []
+    assert sorted(store.all_articles()) == sorted(a.id for a in report.unchanged) != old_ids
+    assert store.chunks.count() == store.lexical.count() == 3
+    assert {m["article_id"] for m in store.chunks.get(include=["metadatas"])["metadatas"]} == set(store.all_articles())
+    assert store.lexical.search("town", 5) and len(ingest(dump).unchanged) == 3
+
+
+def test_a_deeply_nested_json_file_is_rejected_and_the_batch_goes_in(fresh_store, tmp_path):
+    _, store, ingest = fresh_store
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "nested.json").write_text("[" * 100_000)
+    (folder / "nested.jsonl").write_text("[" * 100_000 + "\n" + json.dumps({"date": "2023-05-02", "text": "Fine."}))
+    (folder / "good.txt").write_text(" date 2023-05-02 Parliament approved the budget on Tuesday.")
+    report = ingest(folder)
+    reasons = {r.source.rsplit("/", 1)[1]: r.reason for r in report.rejected}
+    assert reasons == {"nested.json": "JSON nested too deeply to be news records",
+                       "nested.jsonl:1": "JSON nested too deeply to be news records"}
+    assert len(report.added) == 2 and store.stats().articles == 2
+
+
+def test_a_link_leading_out_of_the_folder_is_refused_unless_allowed(fresh_store, tmp_path, embedder):
+    from index.ingest import ingest as run_ingest
+
+    settings, store, ingest = fresh_store
+    outside = tmp_path / "private.txt"
+    outside.write_text(" date 2023-05-02 A private note that lives outside the ingested folder.")
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "note.txt").symlink_to(outside)
+    (folder / "inner.txt").write_text(" date 2023-05-03 An article inside the folder.")
+    (folder / "same.txt").symlink_to(folder / "inner.txt")  # inside: read once, under its first name
+    report = ingest(folder)
+    assert [r.source for r in report.rejected] == ["articles/note.txt"]
+    assert "symbolic link leading outside articles/" in report.rejected[0].reason
+    assert [a.title for a in report.added] == ["An article inside the folder."]
+    allowed = run_ingest([folder], settings.replace(follow_links=True), store, embedder)
+    assert [a.source for a in allowed.added] == ["articles/note.txt"] and allowed.rejected == []
+
+
+def test_a_file_that_vanishes_is_rejected_with_that_reason(tmp_path):
+    from index.articles import source_file
+
+    gone = source_file(tmp_path / "gone.txt", tmp_path)
+    [rejection] = load_file(gone)[1]
+    assert rejection.reason == "the file vanished before it could be read"
+
+
+def test_huge_titles_and_authors_are_cut_and_the_cut_is_reported(fresh_store, tmp_path):
+    _, store, ingest = fresh_store
+    dump = tmp_path / "huge.json"
+    dump.write_text(json.dumps({"title": "Headline " * 1_200_000, "authors": ["A. Writer"] * 100_000,
+                                "date": "2023-05-02", "text": "A short article under a very long title."}))
+    report = ingest(dump)
+    [article] = report.added
+    assert len(article.title) <= 300 and article.title.endswith("…")
+    assert article.cuts[0] == "title cut from 10,799,999 to 300 characters" and "authors cut" in article.cuts[1]
+    assert "title cut from" in report.lines()[0]
+    assert all(len(m["title"]) <= 300 for m in store.chunks.get(include=["metadatas"])["metadatas"])
