@@ -1,6 +1,7 @@
 """Article -> dated chunks: sentence-aware splitting with LlamaIndex, stable ids, character offsets."""
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -79,12 +80,15 @@ def _snap_to_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[in
     """Make every chunk begin with a whole sentence. The splitter's token overlap can start a chunk mid-
     sentence: skip to the next sentence when the previous chunk already holds this one, else back up to its start."""
     sentences = sentence_spans(text)
+    starts = [s for s, _ in sentences]   # sorted and disjoint: bisect finds a sentence in log time
     out: list[tuple[int, int]] = []
     for start, end in spans:
-        holder = next(((s, e) for s, e in sentences if s < start < e), None)
+        i = bisect_left(starts, start) - 1   # the last sentence to begin before `start`: the only possible holder
+        holder = sentences[i] if i >= 0 and start < sentences[i][1] else None
         if out and holder is not None:
             s0, e0 = holder
-            following = next((s for s, _ in sentences if s >= e0), None)
+            j = bisect_left(starts, e0)
+            following = starts[j] if j < len(starts) else None
             if e0 <= out[-1][1] and following is not None and following < end:
                 start = following
             else:
