@@ -5,6 +5,8 @@ is that month; "on May 1" is that day and the week after, since news reports an 
 relative words resolve against as_of ("this week" = the 7 days up to as_of, "two weeks ago" = the week around
 as_of - 14 days); fuzzy recency words ("recently", "latest", "this week") also turn on recency ranking.
 Nothing published after as_of is ever in the window. A year-less date means its latest occurrence up to as_of.
+Windows reaching past the dates Python can represent (0001-01-01 to 9999-12-31) stop at the edge; one lying wholly
+beyond it is empty, so extreme dates narrow the search instead of crashing it.
 
 Words that may date the event rather than its reporting ("on January 6, 2021", "in June", "in 2020") also set
 `reports_until`: news revisits events (hearings, anniversaries, a record "set in the middle of June" quoted in
@@ -61,22 +63,37 @@ class DateWindow:
         return self.describe()
 
 
+_FIRST, _LAST = dt.date.min.toordinal(), dt.date.max.toordinal()   # day numbers of 0001-01-01 and 9999-12-31
+
+
+def _window(lo: int | None, hi: int | None) -> tuple[dt.date | None, dt.date | None]:
+    """Day numbers (date.toordinal) -> dates, so date arithmetic never overflows: a window reaching past the first
+    or last date dt.date can represent stops there, and one lying wholly beyond it stays empty (start after end)
+    rather than becoming the edge day."""
+    if hi is not None and hi < _FIRST:
+        lo, hi = _FIRST + 1, _FIRST
+    elif lo is not None and lo > _LAST:
+        lo, hi = _LAST, _LAST - 1
+    return (None if lo is None else dt.date.fromordinal(max(lo, _FIRST)),
+            None if hi is None else dt.date.fromordinal(min(hi, _LAST)))
+
+
 def _month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _latest(month: int, day: int | None, as_of: dt.date) -> dt.date:
-    """The latest month/day on or before as_of (the year a person means when they leave it out)."""
-    year = as_of.year
+def _latest(month: int, day: int | None, as_of: dt.date) -> dt.date | None:
+    """The latest month/day on or before as_of (the year a person means when they leave it out); None when there
+    is none from year 1 on ("December" asked as of January 0001)."""
     probe_day = day or 1
-    while True:
+    for year in range(as_of.year, dt.MINYEAR - 1, -1):
         try:
             candidate = dt.date(year, month, min(probe_day, calendar.monthrange(year, month)[1]))
         except ValueError:
             candidate = dt.date(year, month, 1)
         if candidate <= as_of:
             return candidate
-        year -= 1
+    return None
 
 
 def _explicit_date(month_word: str, day: str | None, year: str | None, as_of: dt.date) -> dt.date | None:
@@ -155,11 +172,11 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
         if day and free(m):
             word = m[1]
             if word in ("before", "prior to"):
-                bound(None, day - dt.timedelta(days=1), m[0])
+                bound(*_window(None, day.toordinal() - 1), m[0])
             elif word in ("until", "by"):
                 bound(None, day, m[0])
             elif word == "after":
-                bound(day + dt.timedelta(days=1), None, m[0])
+                bound(*_window(day.toordinal() + 1, None), m[0])
             else:
                 bound(day, None, m[0])
     for m in re.finditer(rf"\b(before|after|since|until|by)\s+{_MONTH}(?:\s+(\d{{4}}))?\b(?!\s+\d)", q):
@@ -170,9 +187,9 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
             continue
         lo, hi = _month_bounds(first.year, first.month)
         if m[1] == "before":
-            bound(None, lo - dt.timedelta(days=1), m[0])
+            bound(*_window(None, lo.toordinal() - 1), m[0])
         elif m[1] == "after":
-            bound(hi + dt.timedelta(days=1), None, m[0])
+            bound(*_window(hi.toordinal() + 1, None), m[0])
         elif m[1] == "since":
             bound(lo, None, m[0])
         else:
@@ -195,7 +212,7 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
     for m in re.finditer(rf"\b(?:on\s+|of\s+|the\s+)?{day_expr}", q):
         day = _find_day(m[1], as_of)
         if day and free(m):
-            bound(day, day + dt.timedelta(days=REPORT_LAG_DAYS), m[0].strip(), event=True)
+            bound(*_window(day.toordinal(), day.toordinal() + REPORT_LAG_DAYS), m[0].strip(), event=True)
     for m in re.finditer(rf"\b(?:in|during|of|throughout)\s+(?:early\s+|late\s+|mid-?)?{_MONTH}(?:\s+(\d{{4}}))?\b", q):
         if not free(m):
             continue
@@ -219,19 +236,19 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
 
 def _relative(q: str, as_of: dt.date) -> list[tuple[dt.date | None, dt.date | None, str]]:
     """Windows for words like 'yesterday', 'this week', 'last month', 'two weeks ago', 'this year'."""
-    day = dt.timedelta(days=1)
+    today = as_of.toordinal()
     out: list[tuple[dt.date | None, dt.date | None, str]] = []
     table = [
         (r"\btoday\b", lambda: (as_of, as_of)),
-        (r"\byesterday\b", lambda: (as_of - day, as_of - day)),
-        (r"\b(this|past) week\b", lambda: (as_of - 7 * day, as_of)),
-        (r"\blast week\b", lambda: (as_of - 14 * day, as_of - 3 * day)),
-        (r"\b(this|past) weekend\b", lambda: (as_of - 7 * day, as_of)),
-        (r"\b(this|past) month\b", lambda: (as_of - 31 * day, as_of)),
-        (r"\blast month\b", lambda: _month_bounds(*_previous_month(as_of))),
+        (r"\byesterday\b", lambda: _window(today - 1, today - 1)),
+        (r"\b(this|past) week\b", lambda: _window(today - 7, today)),
+        (r"\blast week\b", lambda: _window(today - 14, today - 3)),
+        (r"\b(this|past) weekend\b", lambda: _window(today - 7, today)),
+        (r"\b(this|past) month\b", lambda: _window(today - 31, today)),
+        (r"\blast month\b", lambda: _last_month(as_of)),
         (r"\bthis year\b", lambda: (dt.date(as_of.year, 1, 1), as_of)),
-        (r"\blast year\b", lambda: (dt.date(as_of.year - 1, 1, 1), dt.date(as_of.year - 1, 12, 31))),
-        (r"\b(past|last) (few|couple of) days\b", lambda: (as_of - 4 * day, as_of)),
+        (r"\blast year\b", lambda: _last_year(as_of)),
+        (r"\b(past|last) (few|couple of) days\b", lambda: _window(today - 4, today)),
     ]
     for pattern, window in table:
         m = re.search(pattern, q)
@@ -239,20 +256,37 @@ def _relative(q: str, as_of: dt.date) -> list[tuple[dt.date | None, dt.date | No
             lo, hi = window()
             out.append((lo, hi, m[0]))
     for m in re.finditer(rf"\b{_COUNT}\s+(day|week|month|year)s?\s+ago\b", q):
-        n = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1]]
         unit = {"day": 1, "week": 7, "month": 30, "year": 365}[m[2]]
-        center = as_of - dt.timedelta(days=n * unit)
-        half = dt.timedelta(days=max(1, unit // 2 + (2 if unit == 7 else 0)))
-        out.append((center - half, min(as_of, center + half), m[0]))
+        center = today - _count(m[1]) * unit
+        half = max(1, unit // 2 + (2 if unit == 7 else 0))
+        out.append((*_window(center - half, min(today, center + half)), m[0]))
     for m in re.finditer(rf"\b(?:in the )?(?:past|last)\s+{_COUNT}\s+(day|week|month|year)s?\b", q):
-        n = int(m[1]) if m[1].isdigit() else _NUMBERS[m[1]]
         unit = {"day": 1, "week": 7, "month": 30, "year": 365}[m[2]]
-        out.append((as_of - dt.timedelta(days=n * unit), as_of, m[0]))
+        out.append((*_window(today - _count(m[1]) * unit, today), m[0]))
     return out
 
 
-def _previous_month(day: dt.date) -> tuple[int, int]:
-    return (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
+def _count(word: str) -> int:
+    """'two' -> 2, '14' -> 14; a number of more than 9 digits counts as 10**9 (days of it already reach before
+    year 1), so a pasted run of digits can neither hit int()'s digit limit nor build a huge int."""
+    if not word.isdigit():
+        return _NUMBERS[word]
+    digits = word.lstrip("0")
+    return int(digits or "0") if len(digits) <= 9 else 10 ** 9
+
+
+def _last_month(as_of: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The calendar month before as_of's; before January 0001 there is none: an empty window."""
+    if as_of.month > 1:
+        return _month_bounds(as_of.year, as_of.month - 1)
+    return _month_bounds(as_of.year - 1, 12) if as_of.year > dt.MINYEAR else _window(None, _FIRST - 1)
+
+
+def _last_year(as_of: dt.date) -> tuple[dt.date | None, dt.date | None]:
+    """The calendar year before as_of's; before year 1 there is none: an empty window."""
+    if as_of.year == dt.MINYEAR:
+        return _window(None, _FIRST - 1)
+    return dt.date(as_of.year - 1, 1, 1), dt.date(as_of.year - 1, 12, 31)
 
 
 def parse_iso(value: str | dt.date | None, name: str) -> dt.date | None:

@@ -85,3 +85,62 @@ def test_an_explicit_date_to_also_bounds_the_later_reports():
     assert make_window(question, AS_OF, None, dt.date(2021, 6, 30)).reports_until == dt.date(2021, 6, 30)
     assert make_window(question, AS_OF, None, dt.date(2020, 12, 1)).reports_until is None
     assert make_window(question, AS_OF, None, None, from_question=False).reports_until is None
+
+
+FIRST, LAST = dt.date.min, dt.date.max   # 0001-01-01 and 9999-12-31: the dates Python can represent
+
+
+@pytest.mark.parametrize("question, as_of, start, end", [
+    # a window reaching past the representable dates stops at the edge
+    ("What happened on December 31?", LAST, LAST, LAST),            # the day and the week after it: only the day
+    ("What happened this week?", FIRST, FIRST, FIRST),
+    ("What happened last week?", dt.date(1, 1, 5), FIRST, dt.date(1, 1, 2)),
+    ("What happened in the past 3 years?", dt.date(2, 1, 1), FIRST, dt.date(2, 1, 1)),
+    ("What happened in the last 999999999999 days?", AS_OF, FIRST, AS_OF),
+    ("What happened on 9999-12-31?", LAST, LAST, LAST),
+    ("What happened this year?", LAST, dt.date(9999, 1, 1), LAST),
+    ("What happened last month?", LAST, dt.date(9999, 11, 1), dt.date(9999, 11, 30)),
+    ("What happens next week?", LAST, None, LAST),
+])
+def test_windows_at_the_edges_of_the_calendar_are_clamped(question, as_of, start, end):
+    window = parse_window(question, as_of)
+    assert (window.start, window.end) == (start, end)
+    assert not window.empty
+
+
+@pytest.mark.parametrize("question, as_of", [
+    # a window lying wholly before 0001-01-01 or after 9999-12-31 is empty: nothing was published then
+    ("What happened last month?", FIRST),
+    ("What happened last year?", dt.date(1, 6, 1)),
+    ("What happened two weeks ago?", FIRST),
+    ("What happened 99999999999999 years ago?", AS_OF),
+    ("What happened yesterday?", FIRST),
+    ("What was said before 0001-01-01?", AS_OF),
+    ("What was said before January?", dt.date(1, 1, 5)),
+    ("What was said after December 31?", LAST),
+    ("What was said after 9999-12-31?", LAST),
+    ("What happened in 2020?", FIRST),
+])
+def test_windows_beyond_the_calendar_are_empty_not_errors(question, as_of):
+    assert parse_window(question, as_of).empty
+
+
+@pytest.mark.parametrize("question", ["What happened in December?", "What happened on December 31?",
+                                      "What was said after December?"])
+def test_a_yearless_date_with_no_occurrence_since_year_1_names_no_date(question):
+    window = parse_window(question, dt.date(1, 1, 5))   # no December from year 1 up to as_of
+    assert (window.start, window.end) == (None, dt.date(1, 1, 5))
+
+
+def test_a_huge_count_is_read_without_overflow():
+    window = parse_window("What happened " + "9" * 5000 + " days ago?", AS_OF)
+    assert window.empty
+
+
+@pytest.mark.parametrize("question, as_of", [("What happened on December 31?", "9999-12-31"),
+                                             ("What did Blinken say last week?", "0001-01-05")])
+def test_the_assistant_answers_at_the_edges_of_the_calendar(seeded_assistant, question, as_of):
+    result = seeded_assistant.answer(question, as_of=as_of)   # used to raise OverflowError: "the backend failed"
+    assert result.date_window.as_of == dt.date.fromisoformat(as_of)
+    if as_of.startswith("0001"):
+        assert result.refused   # nothing was published in year 1
