@@ -41,6 +41,7 @@ CSS = """
 .source-date { font-weight: 700; color: var(--body-text-color); }
 .source-text { font-size: 0.92em; line-height: 1.45; white-space: pre-wrap; }
 .source-text mark { background: #fde68a; color: #111; padding: 0 2px; border-radius: 3px; }
+.source-text .short-answer { background: #fbbf24; border-radius: 3px; padding: 0 2px; }
 .sources-empty { color: var(--body-text-color-subdued); padding: 12px 4px; }
 .timeline { position: relative; margin: 6px 4px 14px; }
 .tl-axis { position: absolute; left: 0; right: 0; height: 2px; background: var(--border-color-primary); }

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import statistics
+import string
 import sys
 import tempfile
 import time
@@ -54,6 +55,42 @@ def normalise_answer(text: str) -> str:
     return " ".join(re.sub(r"[\"'“”‘’.,!?()]", " ", text.lower()).split())
 
 
+def squad_normalise(text: str) -> list[str]:
+    """The benchmark's (SQuAD's) normalisation of a short answer: lower case, ASCII punctuation removed (curly
+    quotes stay, as the benchmark scores them), no a/an/the."""
+    text = "".join(ch for ch in text.lower() if ch not in string.punctuation)
+    return re.sub(r"\b(a|an|the)\b", " ", text).split()
+
+
+def exact_match(prediction: str, reference: str) -> float:
+    return float(bool(prediction) and squad_normalise(prediction) == squad_normalise(reference))
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    from collections import Counter
+
+    pred, ref = squad_normalise(prediction), squad_normalise(reference)
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if not pred or not ref or not common:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+NUMBER_WORDS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve "
+                                                 "thirteen fourteen fifteen sixteen seventeen eighteen nineteen "
+                                                 "twenty".split())}
+
+
+def short_holds(prediction: str, reference: str) -> float:
+    """1 if the short answer holds the reference (normalised; a number written as a word counts as its digits:
+    'six months' holds '6'). Right, if not an exact match: 'more than $6 billion' for '$6 billion'."""
+    def norm(text: str) -> str:
+        return " ".join(NUMBER_WORDS.get(w, w) for w in squad_normalise(text))
+
+    return float(bool(prediction) and f" {norm(reference)} " in f" {norm(prediction)} ")
+
+
 def recall_at(ranked_urls: Sequence[str], gold: set[str], k: int) -> float:
     """1 if a gold article is among the articles of the top-k passages."""
     return float(any(u in gold for u in ranked_urls[:k]))
@@ -80,11 +117,19 @@ class Run:
 
     def summary(self) -> dict[str, float]:
         n = max(len(self.rows), 1)
-        out = {f"recall@{k}": sum(r[f"recall@{k}"] for r in self.rows) / n for k in KS}
-        out.update({f"answer@{k}": sum(r[f"answer@{k}"] for r in self.rows) / n for k in ANSWER_KS})
-        for key in ("gold_cited", "answer_in_citations", "refused"):
+        out = {f"recall@{k}": sum(r[f"recall@{k}"] for r in self.rows) / n for k in KS if self.rows and f"recall@{k}" in self.rows[0]}
+        out.update({f"answer@{k}": sum(r[f"answer@{k}"] for r in self.rows) / n for k in ANSWER_KS
+                    if self.rows and f"answer@{k}" in self.rows[0]})
+        for key in ("gold_cited", "answer_in_citations", "refused", "short_em", "short_f1"):
             if self.rows and key in self.rows[0]:
                 out[key] = sum(r[key] for r in self.rows) / n
+        shown = [r for r in self.rows if r.get("short_answer")]
+        if self.rows and "short_answer" in self.rows[0] and "refused" in self.rows[0]:
+            answered = [r for r in self.rows if not r["refused"]]
+            out["short_shown"] = len(shown) / max(len(answered), 1)
+            out["short_right_shown"] = sum(r["short_contains"] for r in shown) / max(len(shown), 1)
+        if not self.rows or "ms" not in self.rows[0]:
+            return out
         if self.rows and "after_as_of" in self.rows[0]:
             out["citations_after_as_of"] = sum(r["after_as_of"] for r in self.rows)
         latencies = [r["ms"] for r in self.rows]
@@ -112,6 +157,9 @@ def run_project(assistant, questions: list[dict[str, Any]], use_as_of: bool, ans
             row.update(gold_cited=float(any(c.url in gold for c in result.citations)),
                        answer_in_citations=float(normalise_answer(q["answer"]) in normalise_answer(cited)),
                        refused=float(result.refused), answer=result.text[:300],
+                       short_answer=result.short_answer, short_em=exact_match(result.short_answer, q["answer"]),
+                       short_f1=token_f1(result.short_answer, q["answer"]),
+                       short_contains=short_holds(result.short_answer, q["answer"]),
                        after_as_of=sum(c.date > q["as_of"] for c in result.citations) if use_as_of else 0)
         run.rows.append(row)
     return run
@@ -143,6 +191,22 @@ def build_baseline(articles: Path, persist: Path, model_path: str):
         print(f"baseline ingest: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     index = VectorStoreIndex.from_vector_store(store, embed_model=embed)
     return index.as_retriever(similarity_top_k=max(KS))
+
+
+def run_published(folder: Path, questions: list[dict[str, Any]], name: str = "gpt3-gcs-generate") -> Run | None:
+    """The benchmark's own published predictions for these questions (GPT-3 reading Google search results),
+    scored as ours are; None when the folder has none."""
+    path = folder / "published" / f"{name}.jsonl"
+    if not path.exists():
+        return None
+    predictions = {r["id"]: r["prediction"] for r in (json.loads(line) for line in path.read_text().splitlines()
+                                                      if line.strip())}
+    run = Run("GPT-3 + Google (published)")
+    for q in questions:
+        prediction = predictions.get(q["id"], "")
+        run.rows.append({"id": q["id"], "short_em": exact_match(prediction, q["answer"]),
+                         "short_f1": token_f1(prediction, q["answer"])})
+    return run
 
 
 def run_baseline(retriever, questions: list[dict[str, Any]]) -> Run:
@@ -214,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         retriever = build_baseline(args.folder / "articles.jsonl", args.baseline_store or Path(tmp.name) / "baseline",
                                    str(model_path(settings.embed_model)))
         runs.append(run_baseline(retriever, questions))
+    if (published := run_published(args.folder, questions)) is not None:
+        runs.append(published)
 
     seeds_settings = settings.replace(store_dir=Path(tmp.name) / "seeds-only")
     seeds_store = open_store(seeds_settings)

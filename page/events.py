@@ -56,7 +56,8 @@ def citation_record(c: Citation) -> dict[str, Any]:
 
 def answer_record(a: Answer) -> dict[str, Any]:
     """An Answer as JSON for the API endpoint: what gradio_client callers get back."""
-    return {"question": a.question, "text": a.text, "refused": a.refused, "backend": a.backend,
+    return {"question": a.question, "short_answer": a.short_answer, "text": a.text, "refused": a.refused,
+            "backend": a.backend,
             "notice": a.notice, "date_window": a.date_window.describe() if a.date_window else "",
             "standalone_question": a.standalone_question, "seconds": round(a.seconds, 3),
             "citations": [citation_record(c) for c in a.citations]}

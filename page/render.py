@@ -54,7 +54,7 @@ def answer_markdown(answer: Answer) -> str:
         body = f"**Not found in the articles.** {md_escape(answer.text)}"
     else:
         body = link_markers(answer.text)
-    lines = [body]
+    lines = ([f"**{md_escape(answer.short_answer)}**"] if answer.short_answer and not answer.refused else []) + [body]
     if answer.notice:
         lines.append(f"**Note:** {md_escape(answer.notice)}")
     footer = [f"answered by {answer.backend}", f"{answer.seconds:.2f} s"]
@@ -70,21 +70,27 @@ def sources_markdown(citations: Sequence[Citation]) -> str:
                      for c in citations)
 
 
-def highlight(text: str, quotes: Iterable[str]) -> str:
-    """The passage as HTML with each quoted sentence in <mark>; quotes match across any run of whitespace."""
-    spans: list[tuple[int, int]] = []
-    for quote in quotes:
-        words = quote.split()
-        if not words:
-            continue
-        found = re.search(r"\s+".join(map(re.escape, words)), text)
-        if found:
-            spans.append(found.span())
+def _find(needle: str, text: str, start: int = 0) -> re.Match | None:
+    """`needle` in `text`, matching across any run of whitespace."""
+    words = needle.split()
+    return re.compile(r"\s+".join(map(re.escape, words))).search(text, start) if words else None
+
+
+def highlight(text: str, quotes: Iterable[str], short_answer: str = "") -> str:
+    """The passage as HTML with each quoted sentence in <mark>, and the short answer, inside the first quote
+    that holds it, in <strong class="short-answer">."""
+    spans = [found.span() for quote in quotes if (found := _find(quote, text))]
     out, at = [], 0
     for start, end in sorted(spans):
         if start < at:
             continue
-        out += [html.escape(text[at:start]), "<mark>", html.escape(text[start:end]), "</mark>"]
+        inner = html.escape(text[start:end])
+        if short_answer and (found := _find(short_answer, text[start:end])):
+            a, b = found.span()
+            inner = (html.escape(text[start:start + a]) + '<strong class="short-answer">'
+                     + html.escape(text[start + a:start + b]) + "</strong>" + html.escape(text[start + b:end]))
+            short_answer = ""
+        out += [html.escape(text[at:start]), "<mark>", inner, "</mark>"]
         at = end
     out.append(html.escape(text[at:]))
     return "".join(out)
@@ -104,7 +110,7 @@ def source_card(c: Citation) -> str:
             f'<div class="source-meta"><span class="source-date">{html.escape(c.date)}</span> · '
             f'<code class="source-file">{html.escape(c.source)}</code>{link}'
             f' · relevance {c.score:.2f}</div>'
-            f'<div class="source-text">{highlight(c.text, c.quotes)}</div></div>')
+            f'<div class="source-text">{highlight(c.text, c.quotes, c.short_answer)}</div></div>')
 
 
 def _day(value: str) -> date | None:

@@ -135,10 +135,13 @@ class Assistant:
         return (by_model(question, history) if by_model else by_rules), by_rules
 
     def answer_stream(self, question: str, **kwargs: Any) -> Iterator[str | Answer]:
-        """Text pieces as they are produced, then the final checked Answer (the extractive one is instant)."""
+        """Text pieces as they are produced, then the final checked Answer (the extractive one is instant); a
+        short answer comes first, as its own piece."""
         stream = getattr(self.synthesizer, "stream", None)
         if stream is None:
             result = self.answer(question, **kwargs)
+            if result.short_answer:
+                yield result.short_answer + "\n\n"
             yield result.text
             yield result
             return

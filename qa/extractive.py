@@ -13,6 +13,7 @@ from typing import Callable, Mapping, Sequence
 from index.sentences import sentence_spans
 from index.terms import stem, terms, words
 from qa.results import Answer, Citation, Passage
+from qa.short import short_answer
 
 MAX_SENTENCES = 2
 SECOND_SENTENCE_RATIO = 0.75   # a second sentence must score at least this share of the best
@@ -184,14 +185,17 @@ class ExtractiveSynthesizer:
         numbers: dict[int, int] = {}
         quotes: dict[int, list[str]] = {}
         parts = []
+        best = picked[0]
         for p in sorted(picked, key=lambda x: (x.passage_index, x.start)):
             number = numbers.setdefault(p.passage_index, len(numbers) + 1)
             sentence = p.text(passages)
             quotes.setdefault(p.passage_index, []).append(sentence)
             parts.append(f"{sentence} [{number}]")
-        citations = [Citation.from_passage(n, passages[pi], tuple(quotes[pi])) for pi, n in numbers.items()]
+        short = short_answer(question, best.text(passages))
+        citations = [Citation.from_passage(n, passages[pi], tuple(quotes[pi]), short if pi == best.passage_index else "")
+                     for pi, n in numbers.items()]
         return Answer(question=question, text=" ".join(parts), citations=citations, refused=False,
-                      backend=self.name)
+                      backend=self.name, short_answer=short)
 
     def answerable(self, q_terms: Sequence[str], chosen: Sequence[Passage], idf: Mapping[str, float],
                    picked: Sequence[Scored], passages: Sequence[Passage]) -> bool:

@@ -47,12 +47,15 @@ class Citation:
     article_id: str = ""
     chunk_id: str = ""
     quotes: tuple[str, ...] = ()
+    short_answer: str = ""   # the answer's short answer, when it is a span of this citation's first quote
 
     @classmethod
-    def from_passage(cls, number: int, passage: Passage, quotes: tuple[str, ...] = ()) -> "Citation":
+    def from_passage(cls, number: int, passage: Passage, quotes: tuple[str, ...] = (),
+                     short_answer: str = "") -> "Citation":
         return cls(number=number, title=passage.title, date=passage.date, source=passage.source,
                    text=passage.text, score=round(passage.score, 4), url=passage.url,
-                   article_id=passage.article_id, chunk_id=passage.chunk_id, quotes=quotes)
+                   article_id=passage.article_id, chunk_id=passage.chunk_id, quotes=quotes,
+                   short_answer=short_answer)
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,12 @@ class Answer:
     pruned: list[Pruned] = field(default_factory=list)
     notice: str = ""           # e.g. "the llamacpp backend failed: ...; showing the extractive answer"
     seconds: float = 0.0
+    short_answer: str = ""     # a name, number or date found in a cited quote; '' when there is none
 
     def format(self) -> str:
-        """The answer, then its numbered sources, as the CLI prints it."""
-        lines = [self.text]
+        """The short answer on its own line (when there is one), the answer, then its numbered sources, as the
+        CLI prints it."""
+        lines = ([self.short_answer, ""] if self.short_answer else []) + [self.text]
         if self.notice:
             lines += ["", f"note: {self.notice}"]
         if self.date_window and (self.date_window.phrases or self.date_window.start):

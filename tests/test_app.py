@@ -201,8 +201,10 @@ def test_an_unavailable_backend_is_reported_in_the_chat(page):
 def test_the_answer_endpoint_returns_json_with_dated_citations(page):
     record = page.answer_api(CHECKPOINT_Q, top_k=3)
     assert record["refused"] is False and "April 23" in record["text"] and "[1]" in record["text"]
+    assert record["short_answer"] == "April 23"
     first = record["citations"][0]
     assert first["number"] == 1 and first["date"] == "2023-05-01" and "April 23" in first["quotes"][0]
+    assert first["short_answer"] == "April 23"
     json.dumps(record)
 
 

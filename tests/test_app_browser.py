@@ -99,6 +99,9 @@ def test_a_seed_question_shows_the_answer_and_its_dated_source(page):
     assert page.locator("#sources-panel .source-date").first.inner_text() == "2023-05-01"
     assert "seeds/002_7e68630bb1f8edc4.txt" in page.locator("#sources-panel .source-file").first.inner_text()
     assert "April 23" in page.locator("#sources-panel mark").first.inner_text()
+    # the short answer first, in bold, and marked inside the quote of its source
+    assert chat.locator("strong", has_text="April 23").count() >= 1
+    assert page.locator("#sources-panel .short-answer").first.inner_text() == "April 23"
     chat.locator('a[href="#source-1"]').first.click()  # the [1] marker jumps to its source
     assert page.url.endswith("#source-1")
 
@@ -166,9 +169,9 @@ def test_an_upload_named_with_a_path_stays_in_the_upload_folder(served, tmp_path
         api_name="/add_articles")
     assert report.startswith("- **added** `escaped.txt` — 2023-06-12")
     store_root = settings.store_dir.parent
-    written = [p for p in store_root.rglob("escaped.txt")]
-    assert written == [settings.store_dir / "uploads" / "escaped.txt"]
-    assert not any(p.name == "escaped.txt" for p in store_root.parent.iterdir())
+    [written] = [p for p in store_root.rglob("escaped*.txt")]
+    assert written.parent == settings.store_dir / "uploads" and written.name.startswith("escaped-")
+    assert not any(p.name.startswith("escaped") for p in store_root.parent.iterdir())
 
 
 def test_an_upload_over_the_size_limit_is_refused_by_the_server(served):

@@ -108,3 +108,21 @@ def test_the_benchmark_names_a_backend_it_does_not_know_and_stops(capsys):
 
     assert main([str(REALTIMEQA), "--backend", "gpt-9"]) == 2
     assert "NEWSQA_BACKEND='gpt-9' is not one of extractive, llamacpp" in capsys.readouterr().err
+
+
+def test_short_answers_are_scored_as_the_benchmark_scores_them():
+    from eval.realtimeqa import exact_match, token_f1
+
+    assert exact_match("the Squid Game", "Squid Game") == 1.0
+    assert exact_match("Squid Game", "“Squid Game”") == 0.0   # the benchmark keeps curly quotes
+    assert exact_match("", "") == 0.0                          # no short answer is never right
+    assert token_f1("$19 million dollars", "$19 million") == pytest.approx(0.8)
+    assert token_f1("", "6") == 0.0
+
+
+@pytest.mark.skipif(not (REALTIMEQA / "published").is_dir(), reason="needs ../shared/realtimeqa-dev")
+def test_the_published_gpt3_baseline_scores_what_its_readme_says():
+    from eval.realtimeqa import load_questions, run_published
+
+    summary = run_published(REALTIMEQA, load_questions(REALTIMEQA)).summary()
+    assert round(summary["short_em"], 3) == 0.447 and round(summary["short_f1"], 3) == 0.561
