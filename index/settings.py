@@ -166,6 +166,35 @@ def settings_help() -> str:
     return "\n".join(lines)
 
 
+def settings_markdown() -> str:
+    """A Markdown table of every setting (variable, default, what it does), for the README's settings section."""
+    home = os.path.expanduser("~")
+
+    def shown(value: Any) -> str:
+        if isinstance(value, bool):
+            return f"`{str(value).lower()}`"
+        if isinstance(value, Path):
+            text = str(value)
+            if home not in ("", "~", os.sep) and (text == home or text.startswith(home + os.sep)):
+                text = "~" + text[len(home):]
+            return f"`{text}`"
+        if value == "":
+            return "(empty)"
+        return f"`{value}`"
+
+    lines = ["| variable | default | what it does |", "|---|---|---|"]
+    for f in fields(Settings):
+        if f.default is not dataclasses.MISSING:
+            default = shown(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            default = shown(f.default_factory())
+        else:
+            default = ""
+        doc = f.metadata.get("doc", "").replace("|", "\\|")
+        lines.append(f"| `{PREFIX}{f.name.upper()}` | {default} | {doc} |")
+    return "\n".join(lines) + "\n"
+
+
 def offline_environment() -> None:
     """Make HF, tiktoken, Chroma, Gradio and RAGAS stay offline; called at entry points before heavy imports."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
