@@ -211,7 +211,9 @@ class Page:
 
 def report_rows(report: Any) -> list[tuple[str, str, str]]:
     """(file, outcome, detail) per article or rejection, under the names the files were uploaded with."""
-    rows = [(a.source, outcome, f"{a.date} · {a.title[:80]}" + (f" ({'; '.join(a.cuts)})" if a.cuts else ""))
+    from index.ingest import cuts
+
+    rows = [(a.source, outcome, f"{a.date} · {a.title[:80]}{cuts(a)}")
             for outcome, articles in (("added", report.added), ("replaced", report.replaced),
                                       ("unchanged", report.unchanged)) for a in articles]
     rows += [(a.source, "duplicate", f"same text as {where}") for a, where in report.duplicates]
