@@ -27,16 +27,6 @@ CALIBRATION_CASES = Path(__file__).resolve().parent / "calibration.jsonl"
 
 # --- the run -------------------------------------------------------------------------------------------------
 
-def citation_check():
-    """qa.citations.check_answer when it exists (the generative-answers issue adds it), else None: then only
-    the [n] markers are checked, and every row says so."""
-    try:
-        from qa.citations import check_answer
-    except ImportError:
-        return None
-    return check_answer
-
-
 def evaluate(items: Sequence[EvalItem], assistant: Any, *, judge: Any = None, as_of: str | None = None,
              top_k: int | None = None, progress: bool = True) -> list:
     """Answer every item (progress bar), score it judge-free, then judge Faithfulness when a judge is given."""
@@ -44,16 +34,11 @@ def evaluate(items: Sequence[EvalItem], assistant: Any, *, judge: Any = None, as
 
     from eval.metrics import score_answer
 
-    check = citation_check()
     rows, answers = [], []
     for item in tqdm(items, desc="answering", unit="q", file=sys.stderr, disable=not progress):
         day = item.as_of or as_of
         answer = assistant.answer(item.user_input, as_of=day, top_k=top_k)
-        passages, window = assistant.retrieve(item.user_input, as_of=day, top_k=top_k)
-        if answer.date_window is not None and window != answer.date_window:
-            # the answer widened its dates ("killed in 2020" is not a publication date): measure those passages
-            passages, _ = assistant.retrieve(item.user_input, as_of=day, top_k=top_k, from_question=False)
-        rows.append(score_answer(item, answer, passages, check))
+        rows.append(score_answer(item, answer, answer.passages))
         answers.append(answer)
     if judge is None:
         return rows
@@ -164,7 +149,8 @@ def new_stamp(folder: Path) -> str:
 # --- the other commands --------------------------------------------------------------------------------------
 
 def calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.judge import JudgeError, calibrate_judge, load_cases, make_judge
+    from eval.calibration import calibrate_judge, load_cases
+    from eval.judge import JudgeError, make_judge
 
     if settings.judge == "none":
         print("error: calibrate needs a judge: --judge local|openai|ollama", file=sys.stderr)
@@ -193,7 +179,8 @@ def calibrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def generate(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.judge import JudgeError, generate_testset
+    from eval.judge import JudgeError
+    from eval.testset import generate_testset
 
     try:
         rows = generate_testset(settings, args.articles or [DEFAULT_ARTICLES], args.size)

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from eval.datasets import records
+from eval.metrics import percentile
 from index.settings import Settings, offline_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,24 +65,18 @@ def seed_questions(per_kind: int = 0) -> list[dict[str, Any]]:
 def realtimeqa_questions(folder: Path, limit: int, distractors: int) -> tuple[list[dict[str, Any]], list[Path]]:
     """The first `limit` questions, and a temporary .jsonl of their gold articles plus `distractors` other
     articles (every k-th of the rest, so the same ones each run): a store small enough to build in minutes."""
-    questions = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines() if line.strip()]
-    questions = questions[:limit]
+    questions = records(folder / "questions.jsonl")[:limit]
     gold = {u.split("#")[0] for q in questions for u in q.get("gold_urls", [])}
-    articles = [line for line in (folder / "articles.jsonl").read_text().splitlines() if line.strip()]
-    is_gold = [json.loads(line)["url"].split("#")[0] in gold for line in articles]
-    rest = [line for line, g in zip(articles, is_gold) if not g]
+    articles = records(folder / "articles.jsonl")
+    is_gold = [a["url"].split("#")[0] in gold for a in articles]
+    rest = [a for a, g in zip(articles, is_gold) if not g]
     step = max(1, len(rest) // max(distractors, 1))
-    keep = [line for line, g in zip(articles, is_gold) if g] + rest[::step][:distractors]
+    keep = [a for a, g in zip(articles, is_gold) if g] + rest[::step][:distractors]
     scratch = Path(tempfile.mkdtemp(prefix="newsqa-rtqa-")) / "articles.jsonl"
-    scratch.write_text("\n".join(keep) + "\n")
+    scratch.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in keep))
     rows = [{"id": q["id"], "question": q["question"], "keywords": [q["answer"].strip("“”\"")],
              "unanswerable": False, "as_of": q["as_of"]} for q in questions]
     return rows, [scratch]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
 def run_backend(assistant, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -115,7 +110,7 @@ def summary(name: str, rows: list[dict[str, Any]]) -> str:
     return (f"| {name} | {share('correct', rows)} ({sum(r['correct'] for r in rows) / n:.0%}) | "
             f"{share('citations_valid', answered)} | {sum(r['pruned'] for r in rows)} "
             f"(in {sum(r['pruned'] > 0 for r in rows)} answers) | {sum(r['refused'] for r in rows)} | "
-            f"{sum(r['fallback'] for r in rows)} | {percentile(seconds, 0.5):.2f} | {percentile(seconds, 0.95):.2f} |")
+            f"{sum(r['fallback'] for r in rows)} | {percentile(seconds, 50):.2f} | {percentile(seconds, 95):.2f} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,7 +128,6 @@ def main(argv: list[str] | None = None) -> int:
     from index.ingest import ingest
     from index.store import open_store
     from qa.assistant import Assistant
-    from qa.synthesis import make_synthesizer
 
     if args.realtimeqa:
         questions, paths = realtimeqa_questions(args.realtimeqa, args.limit, args.distractors)
@@ -150,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict[str, Any]]] = {}
     for backend in args.backends.split(","):
         settings = base.replace(backend=backend)
-        assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf, embedder))
+        assistant = Assistant.from_settings(settings, store, embedder)
         results[backend] = run_backend(assistant, questions)
     print(f"{label}: {len(questions)} questions\n")
     print("| backend | answer correct | citations valid (answered) | sentences pruned | refusals | fallbacks | "

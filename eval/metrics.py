@@ -14,12 +14,12 @@ import statistics
 import unicodedata
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from qa.citations import evidence_text
+from qa.citations import check_answer, evidence_text
 
 MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")   # [1] and [1, 2], as qa.citations reads them
 FUZZY_CONTAINS = 90          # rapidfuzz partial_ratio at or above this counts as "the sentence is in the chunk"
@@ -47,11 +47,17 @@ def tokens(text: str) -> list[str]:
 
 # --- answer correctness --------------------------------------------------------------------------------------
 
+def plain(text: str) -> str:
+    """normalize(), then without quotes and punctuation: '“Squid Game”' and 'Squid Game.' read alike."""
+    return " ".join(re.sub(r"[\"'.,!?()]", " ", normalize(text)).split())
+
+
 def contains_all(answer: str, keywords: Sequence[str | Sequence[str]]) -> bool:
-    """Every keyword is in the answer; a keyword given as a list is satisfied by any one of its alternatives."""
-    text = normalize(answer)
+    """Every keyword is in the answer as whole words; a keyword given as a list is satisfied by any one of its
+    alternatives. The one test of "the answer says it" (the seed eval and RealTime QA both use it)."""
+    text = plain(answer)
     groups = [[k] if isinstance(k, str) else list(k) for k in keywords]
-    return all(any(_has_phrase(text, normalize(alt)) for alt in group) for group in groups)
+    return all(any(_has_phrase(text, plain(alt)) for alt in group) for group in groups)
 
 
 def _has_phrase(text: str, phrase: str) -> bool:
@@ -88,7 +94,6 @@ class CitationVerdict:
 
     valid: bool
     reasons: tuple[str, ...] = ()
-    checked: bool = True      # False when qa.citations was not available: only the markers were checked
 
 
 def markers(text: str) -> list[int]:
@@ -102,7 +107,7 @@ def unresolved_markers(text: str, numbers: Iterable[int]) -> list[int]:
 
 
 def citation_verdict(text: str, citations: Mapping[int, str], refused: bool,
-                     check: Callable[..., Any] | None) -> CitationVerdict:
+                     check: Callable[..., Any] = check_answer) -> CitationVerdict:
     """Every [n] resolves to a citation, every sentence passes the project's citation check (`check`, i.e.
     qa.citations.check_answer over the cited passages in number order), and a refusal cites nothing."""
     if refused:
@@ -111,8 +116,6 @@ def citation_verdict(text: str, citations: Mapping[int, str], refused: bool,
     reasons = [f"[{n}] names no citation" for n in unresolved_markers(text, citations)]
     if not markers(text):
         reasons.append("an answer without any [n] marker")
-    if check is None:
-        return CitationVerdict(not reasons, tuple(reasons), checked=False)
     if citations and set(citations) == set(range(1, len(citations) + 1)):
         result = check(text, [citations[n] for n in range(1, len(citations) + 1)])
         if not result.valid:
@@ -229,7 +232,6 @@ class Row:
     as_of: str | None = None
     faithfulness: float | None = None
     faithfulness_note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def aggregate(rows: Sequence[Row]) -> dict[str, Any]:
@@ -261,7 +263,7 @@ def by_kind(rows: Sequence[Row]) -> dict[str, dict[str, Any]]:
     return {k: aggregate([r for r in rows if r.kind == k]) for k in kinds}
 
 
-def score_answer(item: Any, answer: Any, retrieved: Sequence[Any], check: Callable[..., Any] | None) -> Row:
+def score_answer(item: Any, answer: Any, retrieved: Sequence[Any], check: Callable[..., Any] = check_answer) -> Row:
     """One question's row, from the item (eval.datasets.EvalItem), the assistant's Answer and the passages
     retrieval returned for it (each with article_id, url, source and text)."""
     evidence = list(item.evidence)
@@ -285,5 +287,4 @@ def score_answer(item: Any, answer: Any, retrieved: Sequence[Any], check: Callab
         reference_context_recall=(reference_context_recall(item.reference_contexts, [p.text for p in retrieved])
                                   if item.answerable else None),
         cited_sources=tuple(dict.fromkeys(key(c) for c in answer.citations)),
-        extra={} if verdict.checked else {"citation_check": "markers only (qa.citations unavailable)"},
     )

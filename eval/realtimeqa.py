@@ -13,15 +13,16 @@ import argparse
 import json
 import os
 import re
-import statistics
 import string
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
+from eval.datasets import records
+from eval.metrics import contains_all, percentile
 from index.settings import Settings, SettingsError, offline_environment
 
 KS = (1, 3, 5, 10)
@@ -35,11 +36,10 @@ TWIN_MIN_CHARS = 500  # shorter "articles" here are scraped ad surveys, not stor
 def load_questions(folder: Path, limit: int | None = None) -> list[dict[str, Any]]:
     """Questions, each gold url set widened with its exact twins: ingest keeps one copy of identical text
     (a click-tracking url and the canonical one), so finding the twin is finding the gold article."""
-    rows = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines() if line.strip()]
+    rows = records(folder / "questions.jsonl")
     twins: dict[str, set[str]] = {}
     by_url: dict[str, str] = {}
-    for line in (folder / "articles.jsonl").read_text().splitlines():
-        record = json.loads(line)
+    for record in records(folder / "articles.jsonl"):
         text = " ".join(record["text"].split())
         if len(text) >= TWIN_MIN_CHARS:
             twins.setdefault(text, set()).add(record["url"])
@@ -48,11 +48,6 @@ def load_questions(folder: Path, limit: int | None = None) -> list[dict[str, Any
         row["gold_urls"] = sorted({t for g in row["gold_urls"] for t in twins.get(by_url.get(g, ""), {g})} |
                                   set(row["gold_urls"]))
     return rows[:limit] if limit else rows
-
-
-def normalise_answer(text: str) -> str:
-    """Lower case, quotes and punctuation dropped: '“Squid Game”' matches 'Squid Game'."""
-    return " ".join(re.sub(r"[\"'“”‘’.,!?()]", " ", text.lower()).split())
 
 
 def squad_normalise(text: str) -> list[str]:
@@ -99,15 +94,7 @@ def recall_at(ranked_urls: Sequence[str], gold: set[str], k: int) -> float:
 def answer_at(texts: Sequence[str], answer: str, k: int) -> float:
     """1 if the reference answer is inside one of the top-k passages: another outlet's article on the same story
     answers as well as the gold one, which gold-article recall cannot see."""
-    wanted = normalise_answer(answer)
-    return float(any(wanted in normalise_answer(t) for t in texts[:k]))
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+    return float(any(contains_all(t, [answer]) for t in texts[:k]))
 
 
 @dataclass
@@ -120,7 +107,8 @@ class Run:
         out = {f"recall@{k}": sum(r[f"recall@{k}"] for r in self.rows) / n for k in KS if self.rows and f"recall@{k}" in self.rows[0]}
         out.update({f"answer@{k}": sum(r[f"answer@{k}"] for r in self.rows) / n for k in ANSWER_KS
                     if self.rows and f"answer@{k}" in self.rows[0]})
-        for key in ("gold_cited", "answer_in_citations", "refused", "short_em", "short_f1"):
+        for key in ("gold_cited", "answer_in_citations", "refused", "short_em", "short_f1", "refused_before_gold",
+                    "answered_elsewhere", "neighbour_quoted"):
             if self.rows and key in self.rows[0]:
                 out[key] = sum(r[key] for r in self.rows) / n
         shown = [r for r in self.rows if r.get("short_answer")]
@@ -133,7 +121,7 @@ class Run:
         if self.rows and "after_as_of" in self.rows[0]:
             out["citations_after_as_of"] = sum(r["after_as_of"] for r in self.rows)
         latencies = [r["ms"] for r in self.rows]
-        out["p50_ms"], out["p95_ms"] = percentile(latencies, 0.5), percentile(latencies, 0.95)
+        out["p50_ms"], out["p95_ms"] = percentile(latencies, 50), percentile(latencies, 95)
         return out
 
 
@@ -155,7 +143,7 @@ def run_project(assistant, questions: list[dict[str, Any]], use_as_of: bool, ans
             row["ms"] = (time.perf_counter() - started) * 1000
             cited = " ".join(c.text for c in result.citations)
             row.update(gold_cited=float(any(c.url in gold for c in result.citations)),
-                       answer_in_citations=float(normalise_answer(q["answer"]) in normalise_answer(cited)),
+                       answer_in_citations=float(contains_all(cited, [q["answer"]])),
                        refused=float(result.refused), answer=result.text[:300],
                        short_answer=result.short_answer, short_em=exact_match(result.short_answer, q["answer"]),
                        short_f1=token_f1(result.short_answer, q["answer"]),
@@ -165,32 +153,32 @@ def run_project(assistant, questions: list[dict[str, Any]], use_as_of: bool, ans
     return run
 
 
-def build_baseline(articles: Path, persist: Path, model_path: str):
-    """A plain LlamaIndex pipeline: documents -> SentenceSplitter(256) -> same MiniLM -> Chroma -> top-k."""
-    import chromadb
-    from llama_index.core import Document, StorageContext, VectorStoreIndex
-    from llama_index.core.node_parser import SentenceSplitter
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.vector_stores.chroma import ChromaVectorStore
+def gold_dates(folder: Path) -> dict[str, str]:
+    """url -> ISO publication date of every article."""
+    return {a["url"]: a["publish_date"].replace("/", "-") for a in records(folder / "articles.jsonl")
+            if a.get("publish_date")}
 
-    embed = HuggingFaceEmbedding(model_name=model_path, device="cpu")
-    client = chromadb.PersistentClient(path=str(persist), settings=chromadb.config.Settings(anonymized_telemetry=False))
-    collection = client.get_or_create_collection("baseline")
-    store = ChromaVectorStore(chroma_collection=collection)
-    if collection.count() == 0:
-        docs = []
-        for line in articles.read_text().splitlines():
-            rec = json.loads(line)
-            # the url stays out of the embedded/metadata text, or the splitter raises on 700-character urls
-            docs.append(Document(text=rec["text"], metadata={"url": rec["url"]},
-                                 excluded_embed_metadata_keys=["url"], excluded_llm_metadata_keys=["url"]))
-        started = time.perf_counter()
-        VectorStoreIndex.from_documents(docs, storage_context=StorageContext.from_defaults(vector_store=store),
-                                        embed_model=embed, transformations=[SentenceSplitter(chunk_size=256)],
-                                        show_progress=True)
-        print(f"baseline ingest: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    index = VectorStoreIndex.from_vector_store(store, embed_model=embed)
-    return index.as_retriever(similarity_top_k=max(KS))
+
+def run_before_gold(assistant, questions: list[dict[str, Any]], dates: dict[str, str], progress: bool = False) -> Run:
+    """Each question asked as of the day before its earliest gold article: the article that answers is not there
+    yet. Right is a refusal, or the reference found in another article's quote (another outlet may have had it
+    first); wrong is a quote of a sentence that does not hold the reference (a same-topic neighbour)."""
+    import datetime as dt
+
+    from tqdm import tqdm
+
+    run = Run("asked the day before the gold article")
+    for q in tqdm(questions, desc=run.name, unit="q", file=sys.stderr, disable=not progress):
+        known = sorted(dates[u] for u in q["gold_urls"] if u in dates)
+        if not known:
+            continue
+        as_of = (dt.date.fromisoformat(known[0]) - dt.timedelta(days=1)).isoformat()
+        result = assistant.answer(q["question"], as_of=as_of)
+        holds = not result.refused and contains_all(" ".join(c.text for c in result.citations), [q["answer"]])
+        run.rows.append({"id": q["id"], "as_of": as_of, "refused_before_gold": float(result.refused),
+                         "answered_elsewhere": float(holds),
+                         "neighbour_quoted": float(not result.refused and not holds), "answer": result.text[:200]})
+    return run
 
 
 def run_published(folder: Path, questions: list[dict[str, Any]], name: str = "gpt3-gcs-generate") -> Run | None:
@@ -206,19 +194,6 @@ def run_published(folder: Path, questions: list[dict[str, Any]], name: str = "gp
         prediction = predictions.get(q["id"], "")
         run.rows.append({"id": q["id"], "short_em": exact_match(prediction, q["answer"]),
                          "short_f1": token_f1(prediction, q["answer"])})
-    return run
-
-
-def run_baseline(retriever, questions: list[dict[str, Any]]) -> Run:
-    run = Run("plain LlamaIndex")
-    for q in questions:
-        started = time.perf_counter()
-        nodes = retriever.retrieve(q["question"])
-        ms = (time.perf_counter() - started) * 1000
-        urls = [n.node.metadata.get("url", "") for n in nodes]
-        run.rows.append({"id": q["id"], "ms": ms, **{f"recall@{k}": recall_at(urls, set(q["gold_urls"]), k) for k in KS},
-                         **{f"answer@{k}": answer_at([n.node.get_content() for n in nodes], q["answer"], k)
-                            for k in ANSWER_KS}})
     return run
 
 
@@ -248,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", help="answer backend (NEWSQA_BACKEND; default extractive). A generative one "
                                           "reads every question's passages: ~12 s a question with llamacpp here")
     parser.add_argument("--as-of-only", action="store_true", help="skip the run without as_of")
+    parser.add_argument("--before-gold", action="store_true",
+                        help="also ask each question the day before its answering article was published")
     parser.add_argument("--output", type=Path, default=ROOT / "eval" / "results" / "realtimeqa.json")
     args = parser.parse_args(argv)
     offline_environment()
@@ -255,7 +232,6 @@ def main(argv: list[str] | None = None) -> int:
     from index.ingest import ingest, progress_bar
     from index.store import open_store
     from qa.assistant import Assistant
-    from qa.synthesis import make_synthesizer
 
     tmp = tempfile.TemporaryDirectory(prefix="newsqa-rtqa-")
     try:
@@ -269,12 +245,16 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     report = ingest([args.folder / "articles.jsonl"], settings, store, embedder, progress=progress_bar())
     print(f"ingest: {report.summary()} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-    assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf, embedder))
+    assistant = Assistant.from_settings(settings, store, embedder)
     questions = load_questions(args.folder, args.limit)
     runs = [run_project(assistant, questions, use_as_of=True, progress=True)]
     if not args.as_of_only:
         runs.append(run_project(assistant, questions, use_as_of=False, progress=True))
+    if args.before_gold:
+        runs.append(run_before_gold(assistant, questions, gold_dates(args.folder), progress=True))
     if not args.no_baseline:
+        from eval.baseline import build_baseline, run_baseline
+
         retriever = build_baseline(args.folder / "articles.jsonl", args.baseline_store or Path(tmp.name) / "baseline",
                                    str(model_path(settings.embed_model)))
         runs.append(run_baseline(retriever, questions))
@@ -284,8 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds_settings = settings.replace(store_dir=Path(tmp.name) / "seeds-only")
     seeds_store = open_store(seeds_settings)
     ingest([ROOT / "seeds"], seeds_settings, seeds_store, embedder)
-    seeds_only = Assistant(seeds_settings, seeds_store, embedder,
-                           make_synthesizer(seeds_settings, seeds_store.lexical.idf, embedder))
+    seeds_only = Assistant.from_settings(seeds_settings, seeds_store, embedder)
     wrongly_answered = [q["id"] for q in questions if not seeds_only.answer(q["question"]).refused]
 
     table = format_table(runs)

@@ -90,9 +90,11 @@ def source_file(path: Path, root: Path | None = None, name: str | None = None) -
     return SourceFile(path, str(path.resolve()), name or display_path(path, root))
 
 
-_DATELINE = re.compile(r"^\s*(?:[A-Z][\w.,'’ -]{0,40}?\s*)?(?:\(CNN(?: Business)?\)|CNN(?: Business)?)?\s*[—–]\s*|"
-                       r"^\s*(?:[A-Z][\w.,'’ -]{0,40}?\s*)?\(CNN(?: Business)?\)\s*")
-_BOILERPLATE = re.compile(r"^(click here|advertisement|watch:|read more|this story is part of|\d+\. how relevant)|"
+# a dateline in any outlet's style: "New York CNN —", "LONDON (Reuters) -", "WASHINGTON (AP) —", "(CNN Business)"
+_DATELINE = re.compile(r"^\s*(?:[A-Z][\w.,'’ -]{0,40}?\s*)?(?:\([A-Z][\w .&-]{0,30}\)\s*)?[—–]\s*|"
+                       r"^\s*(?:[A-Z][\w.,'’ -]{0,40}?\s*)?\([A-Z][\w .&-]{0,30}\)\s*")
+# page furniture that is never a story's first sentence (ads, links, newsletter plugs)
+_BOILERPLATE = re.compile(r"^(click here|advertisement|watch:|read more|this story is part of)|\bthis ad\b|"
                           r"sign up|subscribe|newsletter|in your inbox", re.I)
 
 

@@ -5,11 +5,13 @@ import datetime as dt
 import email.utils
 import re
 
-MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-     "november", "december"], start=1)}
-MONTHS.update({name[:3]: num for name, num in list(MONTHS.items())})
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+               "november", "december")
+MONTHS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)}   # the one month table, with
+MONTHS.update({name[:3]: number for name, number in list(MONTHS.items())})    # its abbreviations
 MONTHS["sept"] = 9
+# any month name or abbreviation, longest first, for regexes (lower case: compile with re.I or lower the text)
+MONTH_PATTERN = "|".join(sorted(MONTHS, key=len, reverse=True))
 
 _YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _WORDY = re.compile(r"^(?:(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})|([A-Za-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4}))$")

@@ -124,8 +124,3 @@ class LexicalIndex:
                 marks = ",".join("?" * len(wanted))
                 found = dict(self._db.execute(f"SELECT term, doc FROM vocab WHERE term IN ({marks})", wanted))
         return {t: math.log(1 + (n - found.get(t, 0) + 0.5) / (found.get(t, 0) + 0.5)) for t in wanted}
-
-    def document_frequency(self, term: str) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT doc FROM vocab WHERE term=?", (term,)).fetchone()
-        return row[0] if row else 0

@@ -6,7 +6,6 @@ point: an article without one is re-ingested in full next time, its leftovers de
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -31,10 +30,30 @@ class StoreError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class ChunkMeta:
+    """What the store keeps beside a chunk's text (Chunk.metadata() written, read back typed)."""
+
+    article_id: str
+    date: str            # ISO date of the article
+    title: str = ""
+    source: str = ""     # the shown name of the file it came from
+    url: str = ""
+    position: int = 0    # chunk number within the article (0: its lede)
+    start: int = 0       # character span in the article's text
+    end: int = 0
+
+    @classmethod
+    def read(cls, meta: dict[str, Any]) -> "ChunkMeta":
+        return cls(article_id=str(meta.get("article_id", "")), date=str(meta.get("date", "")),
+                   title=str(meta.get("title", "")), source=str(meta.get("source", "")), url=str(meta.get("url", "")),
+                   position=int(meta.get("position", 0)), start=int(meta.get("start", 0)), end=int(meta.get("end", 0)))
+
+
+@dataclass(frozen=True)
 class StoredChunk:
     id: str
     text: str
-    metadata: dict[str, Any]
+    meta: ChunkMeta
     similarity: float | None = None  # cosine similarity to the query, when it came from a vector search
 
 
@@ -239,7 +258,7 @@ class Store:
                 sims = cached.similarity(q, got["ids"])
             elif len(got["ids"]):
                 sims = dict(zip(got["ids"], (np.asarray(got["embeddings"], dtype=np.float32) @ q).tolist()))
-        return {cid: StoredChunk(cid, doc, meta, sims.get(cid) if query is not None else None)
+        return {cid: StoredChunk(cid, doc, ChunkMeta.read(meta), sims.get(cid) if query is not None else None)
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
 
     def stats(self) -> StoreStats:

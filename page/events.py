@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from index.settings import Settings
 from qa.assistant import Assistant, QuestionError, clean_question
+from qa.conversation import turns
 from qa.dates import parse_iso
 from qa.results import Answer, Citation
 from page import render
@@ -38,16 +39,7 @@ def redact(text: str, environ: dict[str, str] | None = None, extra: Sequence[str
 def plain_history(messages: Sequence[Any] | None) -> list[Message]:
     """Gradio 6 chat messages (content as a list of parts) -> [{'role', 'content': str}] for qa, dropping the
     collapsible 'Sources' boxes (they carry metadata)."""
-    out: list[Message] = []
-    for m in messages or []:
-        if not isinstance(m, dict) or m.get("metadata"):
-            continue
-        content = m.get("content")
-        if isinstance(content, list):
-            content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-        if isinstance(content, str):
-            out.append({"role": m.get("role"), "content": content})
-    return out
+    return [{"role": role, "content": text} for role, text in turns([m for m in messages or [] if isinstance(m, dict)])]
 
 
 def citation_record(c: Citation) -> dict[str, Any]:

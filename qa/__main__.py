@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(asdict(result), default=str, indent=2, ensure_ascii=False))
+        shown = {k: v for k, v in asdict(result).items() if k != "passages"}   # the citations hold what was used
+        print(json.dumps(shown, default=str, indent=2, ensure_ascii=False))
     else:
         print(result.format())
     return 0

@@ -6,7 +6,7 @@ import re
 import time
 import unicodedata
 from dataclasses import replace
-from typing import Any, Iterator, Sequence
+from typing import Any, Generator, Iterator, Sequence
 
 from index.embedder import Embedder, make_embedder
 from index.settings import Settings
@@ -15,7 +15,7 @@ from qa.conversation import condense
 from qa.dates import DateWindow, parse_iso, parse_window
 from qa.results import Answer, Passage
 from qa.retrieval import HybridRetriever
-from qa.synthesis import Synthesizer, make_synthesizer
+from qa.synthesis import Synthesizer, make_synthesizer, synthesis_stream
 
 
 class QuestionError(ValueError):
@@ -62,16 +62,17 @@ class Assistant:
         self.synthesizer = synthesizer
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Assistant":
-        store = open_store(settings)
-        embedder = make_embedder(settings)
+    def from_settings(cls, settings: Settings, store: Store | None = None,
+                      embedder: Embedder | None = None) -> "Assistant":
+        """The one wiring of an Assistant: the store and embedder the settings name (or the ones given, to share
+        them), and the answer backend they choose."""
+        store = store or open_store(settings)
+        embedder = embedder or make_embedder(settings)
         return cls(settings, store, embedder, make_synthesizer(settings, store.lexical.idf, embedder))
 
     def with_backend(self, backend: str) -> "Assistant":
         """The same store and embedder with another answer backend (the page's backend switch)."""
-        settings = self.settings.replace(backend=backend)
-        return Assistant(settings, self.store, self.embedder,
-                         make_synthesizer(settings, self.store.lexical.idf, self.embedder))
+        return Assistant.from_settings(self.settings.replace(backend=backend), self.store, self.embedder)
 
     def retrieve(self, question: str, *, as_of: str | dt.date | None = None, date_from: str | dt.date | None = None,
                  date_to: str | dt.date | None = None, top_k: int | None = None,
@@ -110,21 +111,10 @@ class Assistant:
     def answer(self, question: str, *, as_of: str | dt.date | None = None, date_from: str | dt.date | None = None,
                date_to: str | dt.date | None = None, top_k: int | None = None,
                history: Sequence[Any] | None = None) -> Answer:
-        started = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
-        standalone, dates_from = self.standalone(question, history)
-        kwargs = dict(as_of=as_of, date_from=date_from, date_to=date_to, top_k=top_k, dates_from=dates_from)
-        passages, window = self.retrieve(standalone, **kwargs)
-        result = self.synthesizer.synthesize(standalone, passages)
-        widened = ""
-        if result.refused and (wider := self.widen(standalone, window, **kwargs)) is not None:
-            retry = self.synthesizer.synthesize(standalone, wider[0])
-            if not retry.refused:
-                widened = self.widened_notice(window)
-                result, window = retry, wider[1]
-        return replace(result, question=question, standalone_question=standalone, date_window=window,
-                       notice=join_notices(widened or self.later_notice(window, result.citations), result.notice),
-                       seconds=time.perf_counter() - started)
+        """The checked, cited Answer to a question (answer_stream's last item)."""
+        *_, result = self.answer_stream(question, as_of=as_of, date_from=date_from, date_to=date_to, top_k=top_k,
+                                        history=history)
+        return result
 
     def standalone(self, question: str, history: Sequence[Any] | None) -> tuple[str, str]:
         """(what to search for, what to read dates from). A generative synthesizer condenses a follow-up with its
@@ -134,15 +124,41 @@ class Assistant:
         by_model = getattr(self.synthesizer, "condense", None)
         return (by_model(question, history) if by_model else by_rules), by_rules
 
-    def answer_stream(self, question: str, **kwargs: Any) -> Iterator[str | Answer]:
-        """Text pieces as they are produced, then the final checked Answer (the extractive one is instant); a
-        short answer comes first, as its own piece."""
-        stream = getattr(self.synthesizer, "stream", None)
-        if stream is None:
-            result = self.answer(question, **kwargs)
+    def answer_stream(self, question: str, *, as_of: str | dt.date | None = None,
+                      date_from: str | dt.date | None = None, date_to: str | dt.date | None = None,
+                      top_k: int | None = None, history: Sequence[Any] | None = None) -> Iterator[str | Answer]:
+        """The one orchestration of an answer: clean the question, make a follow-up standalone, retrieve, synthesize
+        (widening the dates once when the question's own dates held no answer), add the notices. Yields text pieces
+        as they are produced (the short answer first, as its own piece), then the final checked Answer."""
+        started = time.perf_counter()
+        question = clean_question(question, self.settings.max_question_chars)
+        standalone, dates_from = self.standalone(question, history)
+        kwargs = dict(as_of=as_of, date_from=date_from, date_to=date_to, top_k=top_k, dates_from=dates_from)
+        passages, window = self.retrieve(standalone, **kwargs)
+        streamed: list[str] = []
+        result = yield from self._synthesize(standalone, passages, streamed)
+        widened = ""
+        if result.refused and (wider := self.widen(standalone, window, **kwargs)) is not None:
+            # a second stream is shown only when the first showed nothing (the gate refused before generating)
+            retry = yield from self._synthesize(standalone, wider[0], streamed, show=not streamed)
+            if not retry.refused:
+                widened = self.widened_notice(window)
+                result, (passages, window) = retry, wider
+        if not streamed:
             if result.short_answer:
                 yield result.short_answer + "\n\n"
             yield result.text
-            yield result
-            return
-        yield from stream(self, question, **kwargs)
+        yield replace(result, question=question, standalone_question=standalone, date_window=window,
+                      notice=join_notices(widened or self.later_notice(window, result.citations), result.notice),
+                      seconds=time.perf_counter() - started, passages=list(passages))
+
+    def _synthesize(self, question: str, passages: Sequence[Passage], streamed: list[str], *, show: bool = True
+                    ) -> Generator[str, None, Answer]:
+        """Yields the synthesizer's pieces when `show` (recording them in `streamed`) and returns its Answer."""
+        for item in synthesis_stream(self.synthesizer, question, passages):
+            if isinstance(item, Answer):
+                return item
+            if show:
+                streamed.append(item)
+                yield item
+        raise RuntimeError(f"the {self.synthesizer.name} answer stream ended without an answer")

@@ -41,6 +41,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
+from index.dates import MONTH_NAMES, MONTH_PATTERN, MONTHS
 from index.sentences import sentences
 from index.terms import STOPWORDS, normalise_number, stem, terms, words
 from qa.results import Pruned
@@ -61,10 +62,7 @@ _POINTING_AT_MARKER = re.compile(
 _DANGLING = re.compile(r"\b(?:and|or|but|nor|of|the|an)[.!?]$", re.I)   # words no sentence ends on
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _SPACED_THOUSANDS = re.compile(r"\b(\d{1,3})((?:[ \u00a0\u202f\u2009]\d{3})+)\b")
-_MONTHS = {m: i + 1 for i, m in enumerate("january february march april may june july august september october "
-                                          "november december".split())}
-_MONTH_RE = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
-             r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_MONTH_RE = rf"({MONTH_PATTERN})\.?"
 _DATES = [  # (pattern, group of month, group of day)
     (re.compile(rf"\b{_MONTH_RE}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.I), 1, 2),            # April 23(rd)
     (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_RE}", re.I), 2, 1),    # 23(rd) (of) April
@@ -161,19 +159,18 @@ def _dates(text: str) -> tuple[list[tuple[str, str]], str, str]:
     for pattern, month_group, day_group in _DATES:
         def parse(m: re.Match) -> tuple[int, int, str]:
             month_text = m.group(month_group).lower()
-            month = int(month_text) if month_text.isdigit() else next(
-                v for k, v in _MONTHS.items() if k.startswith(month_text.rstrip(".")[:3]))
+            month = int(month_text) if month_text.isdigit() else MONTHS[month_text.rstrip(".")[:3]]
             year = f" {m.group(0)[:4]}" if pattern is _DATES[2][0] else ""
             return month, int(m.group(day_group)), year
 
         def write(m: re.Match) -> str:
             month, day, year = parse(m)
             found.append((m.group(0).rstrip("."), f"{month:02d}-{day:02d}"))
-            return f" {list(_MONTHS)[month - 1].title()} {day}{year} "
+            return f" {MONTH_NAMES[month - 1].title()} {day}{year} "
 
         def blank(m: re.Match) -> str:
             month, _, year = parse(m)
-            return f" {list(_MONTHS)[month - 1].title()}{year} "
+            return f" {MONTH_NAMES[month - 1].title()}{year} "
         canonical = pattern.sub(write, canonical)
         blanked = pattern.sub(blank, blanked)
     return found, canonical, blanked
@@ -198,7 +195,7 @@ def _names(text: str) -> list[tuple[str, str]]:
     out = []
     for m in _NAME.finditer(text):
         word = words(m.group(0))
-        if word and m.group(0)[0].isupper() and word[0] not in STOPWORDS and word[0] not in _MONTHS:
+        if word and m.group(0)[0].isupper() and word[0] not in STOPWORDS and word[0] not in MONTH_NAMES:
             out.append((m.group(0), stem(word[0])))
     return out
 

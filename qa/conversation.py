@@ -11,19 +11,28 @@ FOLLOW_UP = re.compile(r"^\s*(and|but|also|so|what about|how about|then)\b|\b(th
 MIN_STANDALONE_TERMS = 3
 
 
-def user_turns(history: Sequence[Any] | None) -> list[str]:
-    """The user's earlier questions, from Gradio messages ({'role', 'content'}) or (user, assistant) pairs."""
-    out: list[str] = []
+def turns(history: Sequence[Any] | None) -> list[tuple[str, str]]:
+    """(role, text) of each message of a conversation, read from Gradio messages ({'role', 'content'}, content a
+    string or Gradio 6's list of parts) or from (user, assistant) pairs. Messages with metadata (the page's
+    collapsible 'Sources' boxes) and anything that is not text are left out. The one reader of chat history."""
+    out: list[tuple[str, str]] = []
     for turn in history or []:
         if isinstance(turn, dict):
+            if turn.get("metadata"):
+                continue
             content = turn.get("content")
             if isinstance(content, list):   # Gradio 6: a list of parts, e.g. [{"type": "text", "text": ...}]
                 content = " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-            if turn.get("role") == "user" and isinstance(content, str):
-                out.append(content)
-        elif isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
-            out.append(turn[0])
+            if isinstance(content, str):
+                out.append((str(turn.get("role") or "user"), content))
+        elif isinstance(turn, (list, tuple)):
+            out += [(role, text) for role, text in zip(("user", "assistant"), turn) if isinstance(text, str)]
     return out
+
+
+def user_turns(history: Sequence[Any] | None) -> list[str]:
+    """The user's earlier questions."""
+    return [text for role, text in turns(history) if role == "user"]
 
 
 def is_follow_up(question: str) -> bool:

@@ -18,16 +18,14 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from contextvars import ContextVar
 from dataclasses import dataclass
 
-from index.dates import MONTHS
+from index.dates import MONTH_PATTERN, MONTHS
 
-_MONTH = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+_MONTH = rf"({MONTH_PATTERN})\.?"
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
             "eight": 8, "nine": 9, "ten": 10, "a couple of": 2, "a few": 3, "several": 3}
 _COUNT = r"(\d+|a couple of|a few|several|an?|one|two|three|four|five|six|seven|eight|nine|ten)"
-_YEAR_HINT: ContextVar[str | None] = ContextVar("year_hint", default=None)  # the one year a question names
 REPORT_LAG_DAYS = 7      # an event "on May 1" is reported that day or within the week after
 RECENT_WORDS = re.compile(r"\b(recent|recently|latest|lately|newest|most recent|this week|past week|"
                           r"last few days|past few days|these days|right now|currently|so far)\b")
@@ -44,10 +42,6 @@ class DateWindow:
     phrases: tuple[str, ...] = ()
     anchored: bool = False   # as_of was given by the user, not defaulted to today
     reports_until: dt.date | None = None   # later reports of the event the dates may name: search up to here too
-
-    @property
-    def is_open(self) -> bool:
-        return self.start is None and self.end is None and not self.recency
 
     @property
     def empty(self) -> bool:
@@ -96,8 +90,11 @@ def _latest(month: int, day: int | None, as_of: dt.date) -> dt.date | None:
     return None
 
 
-def _explicit_date(month_word: str, day: str | None, year: str | None, as_of: dt.date) -> dt.date | None:
-    year = year or _YEAR_HINT.get()
+def _explicit_date(month_word: str, day: str | None, year: str | None, as_of: dt.date,
+                   year_hint: str | None) -> dt.date | None:
+    """The date named; a month without a year takes the one year the question names (year_hint), else the latest
+    such month on or before as_of."""
+    year = year or year_hint
     month = MONTHS.get(month_word.lower().rstrip("."))
     if not month:
         return None
@@ -113,12 +110,12 @@ _DATE = rf"(?:{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?(?!\d)(?:,?\s+(\d{{4}}))?|(\
 _ISO = r"(\d{4})-(\d{2})-(\d{2})"
 
 
-def _find_day(text: str, as_of: dt.date) -> dt.date | None:
+def _find_day(text: str, as_of: dt.date, year_hint: str | None) -> dt.date | None:
     m = re.fullmatch(_DATE, text.strip())
     if m:
         if m[1]:
-            return _explicit_date(m[1], m[2], m[3], as_of)
-        return _explicit_date(m[5], m[4], m[6], as_of)
+            return _explicit_date(m[1], m[2], m[3], as_of, year_hint)
+        return _explicit_date(m[5], m[4], m[6], as_of, year_hint)
     m = re.fullmatch(_ISO, text.strip())
     if m:
         try:
@@ -132,14 +129,10 @@ def parse_window(question: str, as_of: dt.date, *, capped: bool = True) -> DateW
     """The publication window a question asks about (see the module docstring for the rules)."""
     q = " ".join(question.lower().split())
     years = set(re.findall(r"\b(19\d\d|20\d\d)\b", q))
-    token = _YEAR_HINT.set(years.pop() if len(years) == 1 else None)
-    try:
-        return _parse_window(q, as_of, capped)
-    finally:
-        _YEAR_HINT.reset(token)
+    return _parse_window(q, as_of, capped, years.pop() if len(years) == 1 else None)
 
 
-def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
+def _parse_window(q: str, as_of: dt.date, capped: bool, year_hint: str | None) -> DateWindow:
     start: dt.date | None = None
     end: dt.date | None = None
     hard_end: dt.date | None = None   # the end set by words about reporting only
@@ -168,7 +161,7 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
 
     day_expr = rf"({_DATE}|{_ISO})"
     for m in re.finditer(rf"\b(before|until|prior to|by|after|since|from)\s+(?:the\s+)?{day_expr}", q):
-        day = _find_day(m[2], as_of)
+        day = _find_day(m[2], as_of, year_hint)
         if day and free(m):
             word = m[1]
             if word in ("before", "prior to"):
@@ -182,7 +175,7 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
     for m in re.finditer(rf"\b(before|after|since|until|by)\s+{_MONTH}(?:\s+(\d{{4}}))?\b(?!\s+\d)", q):
         if not free(m):
             continue
-        first = _explicit_date(m[2], None, m[3], as_of)
+        first = _explicit_date(m[2], None, m[3], as_of, year_hint)
         if first is None:
             continue
         lo, hi = _month_bounds(first.year, first.month)
@@ -194,7 +187,7 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
             bound(lo, None, m[0])
         else:
             bound(None, hi, m[0])
-    for m in re.finditer(rf"\b(?:before|after|since|in)\s+(\d{{4}})\b", q):
+    for m in re.finditer(r"\b(?:before|after|since|in)\s+(\d{4})\b", q):
         if not free(m):
             continue
         year = int(m[1])
@@ -210,13 +203,13 @@ def _parse_window(q: str, as_of: dt.date, capped: bool) -> DateWindow:
         else:
             bound(dt.date(year, 1, 1), dt.date(year, 12, 31), m[0], event=True)
     for m in re.finditer(rf"\b(?:on\s+|of\s+|the\s+)?{day_expr}", q):
-        day = _find_day(m[1], as_of)
+        day = _find_day(m[1], as_of, year_hint)
         if day and free(m):
             bound(*_window(day.toordinal(), day.toordinal() + REPORT_LAG_DAYS), m[0].strip(), event=True)
     for m in re.finditer(rf"\b(?:in|during|of|throughout)\s+(?:early\s+|late\s+|mid-?)?{_MONTH}(?:\s+(\d{{4}}))?\b", q):
         if not free(m):
             continue
-        first = _explicit_date(m[1], None, m[2], as_of)
+        first = _explicit_date(m[1], None, m[2], as_of, year_hint)
         if first:
             bound(*_month_bounds(first.year, first.month), m[0], event=True)
 

@@ -10,24 +10,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable, Mapping, Sequence
 
+from index.dates import MONTH_PATTERN
 from index.sentences import sentence_spans
 from index.terms import stem, terms, words
+from qa.ranking import DEFAULT, Ranking
 from qa.results import Answer, Citation, Passage
 from qa.short import short_answer
 
-MAX_SENTENCES = 2
-SECOND_SENTENCE_RATIO = 0.75   # a second sentence must score at least this share of the best
-NEIGHBOUR_WEIGHT = 0.35        # a sentence inherits this share of its neighbours' term overlap (topic carry-over)
-TYPE_BONUS = 0.25              # the sentence holds the kind of thing asked for (a date for "when", ...)
-PASSAGE_WEIGHT = 0.15         # how much the passage's retrieval score scales its sentences
-WRONG_TYPE_FACTOR = 0.6       # "how many" answered by a sentence without a number is probably not the answer
-STALE_PENALTY = 0.1           # a sentence from a report a month older than the newest passage loses 10%: news
-GRACE_DAYS, STALE_DAYS = 7, 30  # is revised, so between two close sentences the later report's wins (none in a week)
 QUESTION_WORDS = frozenset(stem(w) for w in """what which who whom whose when where why how date number article
     articles report reports story stories news piece""".split())   # asked about, or about the sources: not to quote
 REFUSAL = "The articles do not say."
 
-_MONTHS = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_MONTHS = rf"(?:{MONTH_PATTERN})"
 ANSWER_TYPES: dict[str, tuple[re.Pattern, re.Pattern]] = {
     "date": (re.compile(r"\b(when|what (date|day|year|month)|which (date|day|year|month)|how long ago)\b", re.I),
              re.compile(rf"\b({_MONTHS}\s+\d{{1,2}}|\d{{1,2}}\s+{_MONTHS}|(19|20)\d\d|monday|tuesday|wednesday|"
@@ -105,26 +99,29 @@ def fits_type(kind: str | None, sentence: str, question: str) -> bool:
     return bool(ANSWER_TYPES[kind][1].search(sentence))
 
 
-def freshness(passages: Sequence[Passage]) -> list[float]:
-    """Each passage's factor for being older than the newest passage: 1 within GRACE_DAYS of it, falling to
-    1 - STALE_PENALTY at STALE_DAYS (and for an undated passage). On RealTime QA it took "Which singer will
+def freshness(passages: Sequence[Passage], ranking: Ranking = DEFAULT) -> list[float]:
+    """Each passage's factor for being older than the newest passage: 1 within grace_days of it, falling to
+    1 - stale_penalty at stale_days (and for an undated passage). On RealTime QA it took "Which singer will
     launch a Las Vegas residency later this year?" (asked in July 2022) from January's postponement to July's
     announcement: gold article cited 0.73 -> 0.76; reference in citations unchanged; the seed set unchanged."""
     days = [date.fromisoformat(p.date).toordinal() if p.date else None for p in passages]   # stored: ISO or ""
     newest = max((d for d in days if d is not None), default=None)
     if newest is None:
         return [1.0] * len(passages)
-    span = STALE_DAYS - GRACE_DAYS
-    return [1.0 - STALE_PENALTY * (1.0 if d is None else min(1.0, max(0, newest - d - GRACE_DAYS) / span))
+    r = ranking
+    span = r.stale_days - r.grace_days
+    return [1.0 - r.stale_penalty * (1.0 if d is None else min(1.0, max(0, newest - d - r.grace_days) / span))
             for d in days]
 
 
-def score_sentences(question: str, passages: Sequence[Passage], idf: Mapping[str, float]) -> list[Scored]:
+def score_sentences(question: str, passages: Sequence[Passage], idf: Mapping[str, float],
+                    ranking: Ranking = DEFAULT) -> list[Scored]:
     """Every sentence of every passage, scored by term overlap (its own and its neighbours'), answer type,
     the passage's retrieval score and how much older its report is than the newest; best first."""
     q_terms = question_terms(question)
     kind = answer_type(question)
-    fresh = freshness(passages)
+    fresh = freshness(passages, ranking)
+    r = ranking
     scored: list[Scored] = []
     for pi, passage in enumerate(passages):
         spans = sentence_spans(passage.text)
@@ -133,17 +130,17 @@ def score_sentences(question: str, passages: Sequence[Passage], idf: Mapping[str
         for si, (s, e) in enumerate(spans):
             neighbours = max(own[si - 1] if si else 0.0, own[si + 1] if si + 1 < len(own) else 0.0)
             # the question's own words answer nothing: a sentence must hold something beyond them
-            novel = len(set(words(passage.text[s:e])) - set(words(question))) >= 3
+            novel = len(set(words(passage.text[s:e])) - set(words(question))) >= r.min_novel_words
             fits = fits_type(kind, passage.text[s:e], question)
-            bonus = TYPE_BONUS if kind and fits else 0.0
-            total = (own[si] + NEIGHBOUR_WEIGHT * neighbours + bonus) * (1.0 if novel else 0.3)
-            total *= WRONG_TYPE_FACTOR if kind in STRICT_KINDS and not fits else 1.0
-            total *= ((1.0 - PASSAGE_WEIGHT) + PASSAGE_WEIGHT * passage.score) * fresh[pi]
+            bonus = r.type_bonus if kind and fits else 0.0
+            total = (own[si] + r.neighbour_weight * neighbours + bonus) * (1.0 if novel else r.echo_factor)
+            total *= r.wrong_type_factor if kind in STRICT_KINDS and not fits else 1.0
+            total *= ((1.0 - r.passage_weight) + r.passage_weight * passage.score) * fresh[pi]
             scored.append(Scored(pi, s, e, total, own[si]))
     return sorted(scored, key=lambda x: x.score, reverse=True)
 
 
-def choose(scored: Sequence[Scored], passages: Sequence[Passage]) -> list[Scored]:
+def choose(scored: Sequence[Scored], passages: Sequence[Passage], ranking: Ranking = DEFAULT) -> list[Scored]:
     """The best sentence, plus the runner-up when it scores close and is not a repeat (syndicated copies of one
     story carry the same sentence)."""
     if not scored:
@@ -151,7 +148,7 @@ def choose(scored: Sequence[Scored], passages: Sequence[Passage]) -> list[Scored
     seen = {" ".join(words(scored[0].text(passages)))}
     picked = [scored[0]]
     for candidate in scored[1:]:
-        if len(picked) == MAX_SENTENCES or candidate.score < SECOND_SENTENCE_RATIO * scored[0].score:
+        if len(picked) == ranking.max_sentences or candidate.score < ranking.second_sentence_ratio * scored[0].score:
             break
         key = " ".join(words(candidate.text(passages)))
         if key in seen:
@@ -167,15 +164,16 @@ class ExtractiveSynthesizer:
     name = "extractive"
 
     def __init__(self, idf: Callable[[Sequence[str]], Mapping[str, float]], min_similarity: float,
-                 min_coverage: float) -> None:
+                 min_coverage: float, ranking: Ranking = DEFAULT) -> None:
         self.idf = idf
+        self.ranking = ranking
         self.min_similarity = min_similarity
         self.min_coverage = min_coverage
 
     def synthesize(self, question: str, passages: Sequence[Passage]) -> Answer:
         q_terms = question_terms(question)
         idf = self.idf(q_terms)
-        picked = choose(score_sentences(question, passages, idf), passages)
+        picked = choose(score_sentences(question, passages, idf, self.ranking), passages, self.ranking)
         kind = answer_type(question)
         if picked and kind in STRICT_KINDS and not fits_type(kind, picked[0].text(passages), question):
             picked = []   # "how many" with no number in the best sentence: the articles do not say

@@ -4,11 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping, Sequence
 
-RRF_K = 60  # the constant of Cormack et al. (2009); damps the gap between the first ranks
-
-
 def reciprocal_rank_fusion(rankings: Mapping[str, Sequence[str]], weights: Mapping[str, float] | None = None,
-                           k: int = RRF_K) -> dict[str, float]:
+                           *, k: int) -> dict[str, float]:
     """score(d) = sum over rankings r of weight_r / (k + rank_r(d)), ranks from 1; rank-based, so the
     incomparable scales of cosine similarity and BM25 never need calibrating against each other."""
     scores: dict[str, float] = {}

@@ -19,7 +19,7 @@ from index.sentences import sentences
 from index.settings import Settings
 from index.terms import terms
 from qa.citations import CitationCheck, check_answer, evidence_text
-from qa.conversation import MIN_STANDALONE_TERMS, condense as condense_by_rules, is_follow_up, user_turns
+from qa.conversation import MIN_STANDALONE_TERMS, condense as condense_by_rules, is_follow_up, turns, user_turns
 from qa.prompts import REFUSAL_SENTENCE, answer_prompt, condense_prompt, passage_block
 from qa.results import Answer, Citation, Passage, Pruned
 
@@ -170,44 +170,24 @@ class GenerativeSynthesizer:
 
     # -- called by Assistant -------------------------------------------------------------------------------------
     def synthesize(self, question: str, passages: Sequence[Passage]) -> Answer:
+        *_, answer = self.stream(question, passages)
+        return answer
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str | Answer]:
+        """The reply's pieces as generated, then the checked Answer (the gate's refusal or the fallback's answer
+        without pieces)."""
         if (gated := self.gate(question, passages)) is not None:
-            return gated
-        try:
-            reply = "".join(self.generate(question, passages))
-        except Exception as exc:  # noqa: BLE001 -- any backend failure becomes a notice, never a crash
-            return self.fall_back(question, passages, f"the {self.name} backend failed ({describe(exc)})")
-        return self.finish(question, passages, reply)
-
-    def stream(self, assistant, question: str, *, history: Sequence[Any] | None = None,
-               **kwargs: Any) -> Iterator[str | Answer]:
-        """Assistant.answer_stream: the reply's pieces as generated, then the checked Answer."""
-        from qa.assistant import clean_question, join_notices
-
-        started = time.perf_counter()
-        question = clean_question(question, assistant.settings.max_question_chars)
-        standalone, kwargs["dates_from"] = assistant.standalone(question, history)
-        passages, window = assistant.retrieve(standalone, **kwargs)
+            yield gated
+            return
         pieces: list[str] = []
-        result = self.gate(standalone, passages)
-        widened = ""
-        if result is not None and (wider := assistant.widen(standalone, window, **kwargs)) is not None:
-            if (retry := self.gate(standalone, wider[0])) is None:   # the wider dates hold an answer
-                widened = assistant.widened_notice(window)
-                (passages, window), result = wider, retry
-        if result is None:
-            try:
-                for piece in self.generate(standalone, passages):
-                    pieces.append(piece)
-                    yield piece
-            except Exception as exc:  # noqa: BLE001
-                result = self.fall_back(standalone, passages, f"the {self.name} backend failed ({describe(exc)})")
-            if result is None:
-                result = self.finish(standalone, passages, "".join(pieces))
-        else:
-            yield result.text
-        later = assistant.later_notice(window, result.citations)
-        yield replace(result, question=question, standalone_question=standalone, date_window=window,
-                      notice=join_notices(widened or later, result.notice), seconds=time.perf_counter() - started)
+        try:
+            for piece in self.generate(question, passages):
+                pieces.append(piece)
+                yield piece
+        except Exception as exc:  # noqa: BLE001 -- any backend failure becomes a notice, never a crash
+            yield self.fall_back(question, passages, f"the {self.name} backend failed ({describe(exc)})")
+            return
+        yield self.finish(question, passages, "".join(pieces))
 
     def condense(self, question: str, history: Sequence[Any] | None) -> str:
         """A follow-up rewritten by the model into a standalone question; the rule-based one if the model fails
@@ -298,17 +278,8 @@ class GenerativeSynthesizer:
 
 
 def recent_turns(history: Sequence[Any] | None) -> list[tuple[str, str]]:
-    """(role, text) of the last few messages, from Gradio messages or (user, assistant) pairs."""
-    turns: list[tuple[str, str]] = []
-    for turn in history or []:
-        content = turn.get("content") if isinstance(turn, dict) else None
-        if isinstance(content, list):   # Gradio 6: a list of parts, e.g. [{"type": "text", "text": ...}]
-            content = " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-        if isinstance(content, str):
-            turns.append((str(turn.get("role", "user")), content))
-        elif isinstance(turn, (list, tuple)) and len(turn) == 2:
-            turns += [(role, text) for role, text in zip(("user", "assistant"), turn) if isinstance(text, str)]
-    return turns[-HISTORY_TURNS:]
+    """(role, text) of the last few messages."""
+    return turns(history)[-HISTORY_TURNS:]
 
 
 def make_generative(name: str, model: TextModel, settings: Settings, fallback: Fallback,

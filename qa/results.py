@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from index.articles import public_name
+from index.store import StoredChunk
 from qa.dates import DateWindow
 
 
@@ -26,11 +26,10 @@ class Passage:
     similarity: float = 0.0   # cosine similarity of the chunk to the question (0 when only BM25 found it)
 
     @classmethod
-    def from_stored(cls, chunk_id: str, text: str, meta: dict[str, Any], **scores: float) -> "Passage":
-        return cls(chunk_id=chunk_id, article_id=meta.get("article_id", ""), text=text, title=meta.get("title", ""),
-                   date=meta.get("date", ""), source=public_name(meta.get("source", "")), url=meta.get("url", ""),
-                   position=int(meta.get("position", 0)), start=int(meta.get("start", 0)),
-                   end=int(meta.get("end", 0)), **scores)
+    def from_stored(cls, chunk: StoredChunk, **scores: float) -> "Passage":
+        m = chunk.meta
+        return cls(chunk_id=chunk.id, article_id=m.article_id, text=chunk.text, title=m.title, date=m.date,
+                   source=public_name(m.source), url=m.url, position=m.position, start=m.start, end=m.end, **scores)
 
 
 @dataclass(frozen=True)
@@ -79,6 +78,7 @@ class Answer:
     notice: str = ""           # e.g. "the llamacpp backend failed: ...; showing the extractive answer"
     seconds: float = 0.0
     short_answer: str = ""     # a name, number or date found in a cited quote; '' when there is none
+    passages: list[Passage] = field(default_factory=list, repr=False)   # what the answer was built from, ranked
 
     def format(self) -> str:
         """The short answer on its own line (when there is one), the answer, then its numbered sources, as the

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import Any, Sequence
+from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
 
@@ -12,22 +13,24 @@ from index.embedder import Embedder
 from index.settings import Settings
 from index.store import Store
 from qa.dates import DateWindow
+from qa.ranking import DEFAULT, Ranking
 from qa.fusion import article_support, reciprocal_rank_fusion, recency_factor, top_per_group
 from qa.results import Passage
 
-CANDIDATES_PER_K = 4   # each side fetches top_k x this before fusion
-PER_ARTICLE = 2        # at most this many passages of one article, so top-k spans several articles
+QUERY_CACHE_SIZE = 64  # question vectors kept per retriever
 
 
-def merge_passages(lists: Sequence[Sequence[Passage]], top_k: int, rrf_k: int) -> list[Passage]:
+def merge_passages(lists: Sequence[Sequence[Passage]], top_k: int, ranking: Ranking = DEFAULT) -> list[Passage]:
     """Ranked passage lists from different date windows as one: reciprocal-rank fused (a passage in several
-    lists ranks higher), at most PER_ARTICLE passages an article. Each passage keeps its own list's score."""
+    lists ranks higher), at most ranking.per_article passages an article. Each passage keeps its own list's score."""
     by_id: dict[str, Passage] = {}
     for passages in reversed(lists):   # the first list's copy of a passage wins
         by_id.update((p.chunk_id, p) for p in passages)
-    fused = reciprocal_rank_fusion({str(i): [p.chunk_id for p in ps] for i, ps in enumerate(lists)}, k=rrf_k)
+    fused = reciprocal_rank_fusion({str(i): [p.chunk_id for p in ps] for i, ps in enumerate(lists)},
+                                   k=ranking.rrf_k)
     order = sorted(fused, key=fused.get, reverse=True)   # stable: ties keep the first list's order
-    return [by_id[cid] for cid in top_per_group(order, {c: p.article_id for c, p in by_id.items()}, PER_ARTICLE,
+    return [by_id[cid] for cid in top_per_group(order, {c: p.article_id for c, p in by_id.items()},
+                                                ranking.per_article,
                                                 top_k)]
 
 
@@ -38,7 +41,10 @@ class HybridRetriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self._last_query: tuple[str | None, Any] = (None, None)
+        self.ranking = Ranking.from_settings(settings)
+        # question vectors, so a refused answer's retry over wider dates (and a question asked again, by anyone on
+        # the page) is not encoded twice; thread-safe and bounded
+        self._encode = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed)
 
     def retrieve(self, question: str, window: DateWindow, top_k: int) -> list[Passage]:
         """The top_k passages dated inside the window; when its dates may name the event (`reports_until`),
@@ -46,7 +52,7 @@ class HybridRetriever:
         passages = self._search(question, window, top_k)
         if window.reports_until:
             later = self._search(question, replace(window, end=window.reports_until, reports_until=None), top_k)
-            passages = merge_passages([passages, later], top_k, self.settings.rrf_k)
+            passages = merge_passages([passages, later], top_k, self.ranking)
         return passages
 
     def _search(self, question: str, window: DateWindow, top_k: int) -> list[Passage]:
@@ -54,50 +60,47 @@ class HybridRetriever:
             return []
         date_min = date_number(window.start) if window.start else None
         date_max = date_number(window.end) if window.end else None
-        fetch = max(self.settings.candidates, top_k * CANDIDATES_PER_K)
+        fetch = max(self.ranking.candidates, top_k * self.ranking.candidates_per_k)
         query = self._encode(question)
         rankings = {"vector": [cid for cid, _ in self.store.vector_search(query, fetch, date_min, date_max)]}
         if self.settings.hybrid:
             rankings["bm25"] = [cid for cid, _ in self.store.lexical.search(question, fetch, date_min, date_max)]
         found = self.store.get_chunks(list(dict.fromkeys(rankings["vector"] + rankings.get("bm25", []))), query)
         rankings = {name: [cid for cid in ids if cid in found] for name, ids in rankings.items()}
-        fused = reciprocal_rank_fusion(rankings, {"vector": 1.0, "bm25": self.settings.bm25_weight},
-                                       k=self.settings.rrf_k)
+        fused = reciprocal_rank_fusion(rankings, {"vector": 1.0, "bm25": self.ranking.bm25_weight},
+                                       k=self.ranking.rrf_k)
         half_life = self._half_life(window)
         if half_life:
             for cid in fused:
-                published = dt.date.fromisoformat(found[cid].metadata["date"])
-                fused[cid] *= recency_factor(published, window.as_of, half_life, self.settings.recency_floor)
-        article_of = {cid: found[cid].metadata["article_id"] for cid in fused}
-        relevance = article_support(fused, article_of, self.settings.article_support)
+                published = dt.date.fromisoformat(found[cid].meta.date)
+                fused[cid] *= recency_factor(published, window.as_of, half_life, self.ranking.recency_floor)
+        article_of = {cid: found[cid].meta.article_id for cid in fused}
+        relevance = article_support(fused, article_of, self.ranking.article_support)
         # news puts the story's main fact first and digests mention it mid-article: an article's first chunk
         # (its lede) ranks higher. It is a prior about where stories are, not evidence that this chunk answers,
         # so the scores handed to the answer step stay without it.
         ranked = relevance
-        if self.settings.lede_boost:
-            boosted = {cid: score * (1.0 + self.settings.lede_boost) if found[cid].metadata.get("position") == 0
+        if self.ranking.lede_boost:
+            boosted = {cid: score * (1.0 + self.ranking.lede_boost) if found[cid].meta.position == 0
                        else score for cid, score in fused.items()}
-            ranked = article_support(boosted, article_of, self.settings.article_support)
+            ranked = article_support(boosted, article_of, self.ranking.article_support)
         order = sorted(ranked, key=ranked.get, reverse=True)
-        chosen = top_per_group(order, article_of, PER_ARTICLE, top_k)
+        chosen = top_per_group(order, article_of, self.ranking.per_article, top_k)
         best = max(relevance.values(), default=1.0)
-        return [Passage.from_stored(cid, found[cid].text, found[cid].metadata, score=relevance[cid] / best,
+        return [Passage.from_stored(found[cid], score=relevance[cid] / best,
                                     similarity=float(found[cid].similarity or 0.0)) for cid in chosen]
 
-    def _encode(self, question: str) -> np.ndarray:
-        """The question's vector; the last one is kept, since a refused answer retries over wider dates."""
-        cached = self._last_query   # one read: concurrent page requests may replace it meanwhile
-        if cached[0] != question:
-            cached = (question, np.asarray(self.embedder.embed_query(question), dtype=np.float32))
-            self._last_query = cached
-        return cached[1]
+    def _embed(self, question: str) -> np.ndarray:
+        vector = np.asarray(self.embedder.embed_query(question), dtype=np.float32)
+        vector.setflags(write=False)   # shared by every caller of the cache
+        return vector
 
     def _half_life(self, window: DateWindow) -> float:
         """Time words ("this week", "latest") ask for strong recency; a question asked as of a given date
         gets a milder pull towards that date (news asked about "as of" a day is mostly that week's news)."""
         if window.recency:
-            return self.settings.recency_half_life_days
+            return self.ranking.recency_half_life_days
         if window.anchored:
-            return self.settings.as_of_half_life_days
+            return self.ranking.as_of_half_life_days
         return 0.0
 

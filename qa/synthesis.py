@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
 from index.settings import Settings, SettingsError
 from qa.results import Answer, Passage
@@ -14,6 +14,17 @@ class Synthesizer(Protocol):
     name: str
 
     def synthesize(self, question: str, passages: Sequence[Passage]) -> Answer: ...
+
+
+def synthesis_stream(synthesizer: Synthesizer, question: str, passages: Sequence[Passage]
+                     ) -> Iterator[str | Answer]:
+    """Text pieces as the synthesizer produces them (a generative one streams; others produce none), then its
+    Answer. A synthesizer streams by offering `stream(question, passages)` with the same contract."""
+    stream = getattr(synthesizer, "stream", None)
+    if stream is None:
+        yield synthesizer.synthesize(question, passages)
+    else:
+        yield from stream(question, passages)
 
 
 # setting value -> (module, factory name, pip extra that provides its dependencies)
@@ -28,7 +39,9 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
 def make_extractive(settings: Settings, idf: Callable[[Sequence[str]], Mapping[str, float]]) -> Synthesizer:
     from qa.extractive import ExtractiveSynthesizer
 
-    return ExtractiveSynthesizer(idf, settings.min_similarity, settings.min_coverage)
+    from qa.ranking import Ranking
+
+    return ExtractiveSynthesizer(idf, settings.min_similarity, settings.min_coverage, Ranking.from_settings(settings))
 
 
 def make_synthesizer(settings: Settings, idf: Callable[[Sequence[str]], Mapping[str, float]],

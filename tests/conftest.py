@@ -35,11 +35,10 @@ def seeded_assistant(seeded_settings, embedder):
     from index.ingest import ingest
     from index.store import open_store
     from qa.assistant import Assistant
-    from qa.synthesis import make_synthesizer
 
     store = open_store(seeded_settings)
     ingest([SEEDS], seeded_settings, store, embedder)
-    return Assistant(seeded_settings, store, embedder, make_synthesizer(seeded_settings, store.lexical.idf))
+    return Assistant.from_settings(seeded_settings, store, embedder)
 
 
 @pytest.fixture

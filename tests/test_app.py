@@ -41,10 +41,9 @@ def page(seeded_settings, seeded_assistant):
 def fresh_page(fresh_store, embedder):
     """A page over an empty store of its own, for uploads."""
     from qa.assistant import Assistant
-    from qa.synthesis import make_synthesizer
 
     settings, store, _ = fresh_store
-    assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
+    assistant = Assistant.from_settings(settings, store, embedder)
     return Page(settings, AssistantPool(settings, assistant))
 
 

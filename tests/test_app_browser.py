@@ -37,12 +37,11 @@ def served(tmp_path_factory, embedder):
     from index.ingest import ingest
     from index.store import open_store
     from qa.assistant import Assistant
-    from qa.synthesis import make_synthesizer
 
     settings = Settings(store_dir=tmp_path_factory.mktemp("served") / "store", port=free_port(), max_upload_mb=1)
     store = open_store(settings)
     ingest([SEEDS], settings, store, embedder)
-    assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
+    assistant = Assistant.from_settings(settings, store, embedder)
     blocks = app.build_app(settings, assistant)
     blocks.launch(prevent_thread_lock=True, quiet=True, **app.launch_options(settings))
     yield f"http://127.0.0.1:{settings.port}/", settings

@@ -146,3 +146,9 @@ def test_sentence_splitting_respects_abbreviations(text, expected):
 def test_first_sentence_is_shortened_at_a_word():
     title = first_sentence("word " * 100)
     assert len(title) <= 121 and title.endswith("…")
+
+
+@pytest.mark.parametrize("text", ["New York CNN — Prices rose sharply in May.", "WASHINGTON (AP) — Prices rose sharply in May.",
+                                  "(Reuters) Prices rose sharply in May.", "Advertisement. Prices rose sharply in May."])
+def test_an_untitled_article_is_titled_without_its_dateline_in_any_outlets_style(text):
+    assert first_sentence(text) == "Prices rose sharply in May."

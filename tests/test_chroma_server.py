@@ -13,7 +13,6 @@ from index.ingest import ingest
 from index.settings import Settings
 from index.store import StoreError, open_store
 from qa.assistant import Assistant
-from qa.synthesis import make_synthesizer
 from tests.conftest import CHECKPOINT_Q, SEEDS
 
 
@@ -53,7 +52,7 @@ def test_server_mode_ingests_filters_and_answers(chroma_server, tmp_path, embedd
     first = ingest([SEEDS], settings, store, embedder)
     second = ingest([SEEDS], settings, store, embedder)
     assert len(first.added) == 2 and second.chunks_embedded == 0
-    assistant = Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf))
+    assistant = Assistant.from_settings(settings, store, embedder)
     result = assistant.answer(CHECKPOINT_Q)
     assert "April 23" in result.text and result.citations[0].date == "2023-05-01"
     passages, _ = assistant.retrieve("Lachin corridor talks", date_from="2023-05-03")

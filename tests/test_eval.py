@@ -85,14 +85,12 @@ def _check(valid, reason="no source states it"):
     ("On April 23 [1, 3].", {1: "a", 3: "b"}, False, _check(True), False, "not numbered 1..n"),
     ("The articles do not say.", {}, True, _check(True), True, None),
     ("The articles do not say.", {1: "x"}, True, _check(True), False, "a refusal carries citations"),
-    ("On April 23 [1].", {1: "on April 23"}, False, None, True, None),     # markers only
 ])
 def test_citation_verdict(text, citations, refused, check, valid, reason):
     verdict = metrics.citation_verdict(text, citations, refused, check)
     assert verdict.valid is valid
     if reason:
         assert any(reason in r for r in verdict.reasons), verdict.reasons
-    assert verdict.checked is (check is not None or refused)
 
 
 def test_the_real_citation_check_passes_a_quote_and_fails_a_changed_date():
@@ -235,7 +233,6 @@ def test_gate_refusal_accuracy(seed_run):
 
 def test_gate_citation_validity(seed_run):
     assert seed_run["aggregates"]["citation_validity"] >= MIN_CITATION_VALIDITY
-    assert all(not r["extra"] for r in seed_run["rows"]), "qa.citations was not used"
 
 
 def test_gate_answer_correctness(seed_run):
@@ -303,7 +300,7 @@ def test_cli_runs_the_bundled_set_and_compares(tmp_path):
 # --- the judge -----------------------------------------------------------------------------------------------
 
 def test_calibration_cases_are_balanced_with_one_planted_error_each():
-    from eval.judge import load_cases
+    from eval.calibration import load_cases
 
     articles = [re.sub(r"\s+", " ", p.read_text()) for p in (ROOT / "seeds").glob("*.txt")]
     cases = load_cases()
@@ -358,7 +355,8 @@ def test_tight_schemas_bound_statements_and_verdicts():
 
 
 def test_calibration_agreement_counts_nan_as_a_miss():
-    from eval.judge import JudgeScore, calibrate_judge
+    from eval.calibration import calibrate_judge
+    from eval.judge import JudgeScore
 
     scores = iter([1.0, 0.5, float("nan"), 1.0])
     judge = SimpleNamespace(name="fake", faithfulness=lambda *a: JudgeScore(next(scores)))
@@ -408,7 +406,8 @@ JUDGE_QUESTIONS = ["fact-16"]
 @pytest.mark.slow
 def test_local_judge_agrees_with_the_labels_and_scores_in_range(seeded_assistant):
     from eval.__main__ import evaluate
-    from eval.judge import calibrate_judge, load_cases, make_judge
+    from eval.calibration import calibrate_judge, load_cases
+    from eval.judge import make_judge
     from index.settings import Settings
 
     judge = make_judge(Settings(judge="local"))

@@ -6,7 +6,8 @@ import pytest
 
 from index.articles import first_sentence
 from qa.conversation import condense, user_turns
-from qa.extractive import STALE_PENALTY, answer_type, coverage, fits_type, freshness, score_sentences
+from qa.ranking import DEFAULT
+from qa.extractive import answer_type, coverage, fits_type, freshness, score_sentences
 from qa.results import Passage
 
 
@@ -43,8 +44,8 @@ def test_reports_older_than_the_newest_by_more_than_a_week_lose_up_to_the_stale_
     days = ["2022-07-25", "2022-07-20", "2022-07-10", "2022-01-20", ""]
     factors = freshness([_passage(d) for d in days])
     assert factors[:2] == [1.0, 1.0]                          # the same news week
-    assert 1.0 - STALE_PENALTY < factors[2] < 1.0             # fifteen days: part of it
-    assert factors[3:] == [pytest.approx(1.0 - STALE_PENALTY)] * 2  # six months, and undated
+    assert 1.0 - DEFAULT.stale_penalty < factors[2] < 1.0             # fifteen days: part of it
+    assert factors[3:] == [pytest.approx(1.0 - DEFAULT.stale_penalty)] * 2  # six months, and undated
     assert freshness([_passage("")]) == [1.0]                 # nothing dated: nothing to compare
 
 

@@ -5,11 +5,14 @@ import datetime as dt
 
 import pytest
 
-from qa.fusion import RRF_K, article_support, reciprocal_rank_fusion, recency_factor, top_per_group
+from qa.fusion import article_support, reciprocal_rank_fusion, recency_factor, top_per_group
+
+
+RRF_K = 60
 
 
 def test_rrf_sums_weighted_reciprocal_ranks():
-    scores = reciprocal_rank_fusion({"vector": ["a", "b"], "bm25": ["b", "c"]}, {"vector": 1.0, "bm25": 0.5})
+    scores = reciprocal_rank_fusion({"vector": ["a", "b"], "bm25": ["b", "c"]}, {"vector": 1.0, "bm25": 0.5}, k=RRF_K)
     assert scores["a"] == pytest.approx(1 / (RRF_K + 1))
     assert scores["b"] == pytest.approx(1 / (RRF_K + 2) + 0.5 / (RRF_K + 1))
     assert scores["c"] == pytest.approx(0.5 / (RRF_K + 2))
@@ -17,7 +20,7 @@ def test_rrf_sums_weighted_reciprocal_ranks():
 
 
 def test_rrf_with_one_ranking_keeps_its_order():
-    scores = reciprocal_rank_fusion({"vector": ["x", "y", "z"]})
+    scores = reciprocal_rank_fusion({"vector": ["x", "y", "z"]}, k=RRF_K)
     assert sorted(scores, key=scores.get, reverse=True) == ["x", "y", "z"]
 
 
@@ -53,12 +56,13 @@ def _passage(chunk_id: str, article_id: str):
 
 
 def test_merged_windows_rank_a_passage_found_in_both_first_and_keep_the_article_cap():
-    from qa.retrieval import PER_ARTICLE, merge_passages
+    from qa.ranking import DEFAULT
+    from qa.retrieval import merge_passages
 
     narrow = [_passage("a1", "a"), _passage("b1", "b"), _passage("c1", "c")]
     later = [_passage("d1", "d"), _passage("b1", "b"), _passage("a2", "a"), _passage("a3", "a")]
-    merged = [p.chunk_id for p in merge_passages([narrow, later], top_k=5, rrf_k=10)]
+    merged = [p.chunk_id for p in merge_passages([narrow, later], top_k=5)]
     assert merged[0] == "b1"                          # in both lists
     assert merged[1:3] == ["a1", "d1"]                # ties keep the first list's order
-    assert sum(cid.startswith("a") for cid in merged) == PER_ARTICLE and len(merged) == 5
-    assert merge_passages([narrow, []], top_k=2, rrf_k=10) == narrow[:2]
+    assert sum(cid.startswith("a") for cid in merged) == DEFAULT.per_article and len(merged) == 5
+    assert merge_passages([narrow, []], top_k=2) == narrow[:2]

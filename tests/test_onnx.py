@@ -65,12 +65,11 @@ def test_a_store_built_with_onnx_answers_the_checkpoint_question(onnx_settings, 
     from index.ingest import ingest
     from index.store import open_store
     from qa.assistant import Assistant
-    from qa.synthesis import make_synthesizer
 
     store = open_store(onnx_settings)
     report = ingest([SEEDS], onnx_settings, store, onnx_embedder)
     assert report.chunks_embedded > 0
-    assistant = Assistant(onnx_settings, store, onnx_embedder, make_synthesizer(onnx_settings, store.lexical.idf))
+    assistant = Assistant.from_settings(onnx_settings, store, onnx_embedder)
     result = assistant.answer(CHECKPOINT_Q)
     assert "April 23" in result.text and not result.refused
     assert result.citations[0].date == "2023-05-01"

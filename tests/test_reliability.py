@@ -79,9 +79,8 @@ def files_under(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def assistant_over(settings: Settings, store, embedder) -> Assistant:
-    from qa.synthesis import make_synthesizer
 
-    return Assistant(settings, store, embedder, make_synthesizer(settings, store.lexical.idf, embedder))
+    return Assistant.from_settings(settings, store, embedder)
 
 
 # --- questions ----------------------------------------------------------------------------------------------------
