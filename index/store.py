@@ -200,8 +200,11 @@ class Store:
             first, last = self.lexical.date_range()
             if first is not None and ((date_min and date_min > first) or (date_max and date_max < last)):
                 return self.date_vectors().search(np.asarray(vector, dtype=np.float32), limit, date_min, date_max)
-            # the window holds every chunk (as_of today): Chroma's index, unfiltered, and no copy to load
-            date_min = date_max = None
+            if first is not None and not self.settings.chroma_host:
+                # the window holds every chunk (as_of today): Chroma's index, unfiltered, and no copy to load. Only
+                # an embedded store knows all its dates; a server's chunks may be newer than this process has
+                # seen, so there the filter always goes to the server (the as_of guarantee)
+                date_min = date_max = None
         got = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=limit,
                                 where=date_where(date_min, date_max), include=["distances"])
         return [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0])]

@@ -70,6 +70,22 @@ def test_keyword_index_is_rebuilt_from_the_server_when_missing(chroma_server, tm
     assert store.lexical.search("Arlington Virginia", 3)
 
 
+@pytest.mark.slow
+def test_as_of_holds_for_a_process_that_has_not_seen_the_newer_articles(chroma_server, tmp_path, embedder):
+    """Process B opened the shared store before process A ingested: B's keyword index knows no dates, and a date
+    filter must still reach the server rather than be dropped (asked as of 2023-05-02, nothing from 05-04)."""
+    settings = Settings(store_dir=tmp_path / "b", chroma_host="127.0.0.1", chroma_port=chroma_server,
+                        collection="as-of-test")
+    b = Assistant.from_settings(settings, open_store(settings), embedder)
+    ingest([SEEDS], settings.replace(store_dir=tmp_path / "a"), open_store(settings.replace(store_dir=tmp_path / "a")),
+           embedder)
+    assert b.store.lexical.count() == 0 < b.store.chunks.count()
+    passages, _ = b.retrieve("Lachin corridor talks Blinken", as_of="2023-05-02")
+    assert passages and max(p.date for p in passages) <= "2023-05-02"
+    result = b.answer("What did Blinken discuss about the Lachin corridor?", as_of="2023-05-02")
+    assert all(c.date <= "2023-05-02" for c in result.citations), result.citations
+
+
 def test_unreachable_server_is_a_clear_error(tmp_path):
     settings = Settings(store_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=free_port())
     started = time.time()
