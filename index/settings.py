@@ -12,6 +12,7 @@ PREFIX = "NEWSQA_"
 Backend = Literal["extractive", "llamacpp", "openai", "ollama"]
 EmbedBackend = Literal["torch", "onnx"]
 Judge = Literal["local", "openai", "ollama", "none"]
+LlmMode = Literal["reader", "generate"]
 
 
 class SettingsError(ValueError):
@@ -81,6 +82,9 @@ class Settings:
     openai_model: str = _doc("Model name at the OpenAI-compatible endpoint.", default="gpt-4o-mini")
     ollama_host: str = _doc("Ollama server URL.", default="http://127.0.0.1:11434")
     ollama_model: str = _doc("Ollama model name.", default="qwen2.5:1.5b-instruct")
+    llm_mode: LlmMode = _doc("How an LLM backend answers: reader (picks the answering sentence among candidates "
+                             "and copies the short answer from it) or generate (writes sentences, then checked).",
+                             default="reader")
     timeout_s: float = _doc("Seconds before a backend or server call is abandoned.", default=60.0)
     # defaults chosen on labelled sentences: see qa/citations.py (MIN_OVERLAP, MIN_SIMILARITY)
     citation_min_overlap: float = _doc("A generated sentence needs this share of its terms in the passage it "

@@ -195,6 +195,21 @@ class ExtractiveSynthesizer:
         return Answer(question=question, text=" ".join(parts), citations=citations, refused=False,
                       backend=self.name, short_answer=short)
 
+    def candidates(self, question: str, passages: Sequence[Passage], limit: int) -> list[tuple[int, str]]:
+        """(passage index, sentence) of the `limit` best-scored sentences, repeats (syndicated copies) once: what
+        an LLM reader chooses among."""
+        scored = score_sentences(question, passages, self.idf(question_terms(question)), self.ranking)
+        seen: set[str] = set()
+        out: list[tuple[int, str]] = []
+        for s in scored:
+            key = " ".join(words(s.text(passages)))
+            if key and key not in seen:
+                seen.add(key)
+                out.append((s.passage_index, s.text(passages)))
+                if len(out) == limit:
+                    break
+        return out
+
     def answerable(self, q_terms: Sequence[str], chosen: Sequence[Passage], idf: Mapping[str, float],
                    picked: Sequence[Scored], passages: Sequence[Passage]) -> bool:
         """Is the evidence strong enough to quote? The cited passages (with titles) must cover the question's

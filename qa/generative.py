@@ -284,8 +284,11 @@ def recent_turns(history: Sequence[Any] | None) -> list[tuple[str, str]]:
 
 def make_generative(name: str, model: TextModel, settings: Settings, fallback: Fallback,
                     embedder=None) -> GenerativeSynthesizer:
-    """What every backend's make_synthesizer ends with: the model, checked with the settings' thresholds."""
-    return GenerativeSynthesizer(name, model, fallback, timeout_s=settings.timeout_s,
-                                 similarity=embedding_similarity(embedder) if embedder is not None else None,
-                                 min_overlap=settings.citation_min_overlap,
-                                 min_similarity=settings.citation_min_similarity)
+    """What every backend's make_synthesizer ends with: the model as a reader (settings.llm_mode) or as a writer
+    whose sentences are checked with the settings' thresholds."""
+    kind = GenerativeSynthesizer
+    if settings.llm_mode == "reader":
+        from qa.reader import ReaderSynthesizer as kind
+    return kind(name, model, fallback, timeout_s=settings.timeout_s,
+                similarity=embedding_similarity(embedder) if embedder is not None else None,
+                min_overlap=settings.citation_min_overlap, min_similarity=settings.citation_min_similarity)

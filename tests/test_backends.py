@@ -256,6 +256,12 @@ def llamacpp(seeded_assistant, qwen) -> Assistant:
 
 
 @pytest.fixture(scope="session")
+def llamacpp_writer(seeded_assistant, qwen) -> Assistant:
+    """The same model writing its own sentences (NEWSQA_LLM_MODE=generate), checked and pruned."""
+    return assistant_with(seeded_assistant, "llamacpp", llamacpp_model=str(qwen), timeout_s=300.0, llm_mode="generate")
+
+
+@pytest.fixture(scope="session")
 def llama_server(qwen):
     """`python -m llama_cpp.server` serving the same file on 127.0.0.1, started once, stopped at the end."""
     port = free_port()
@@ -323,12 +329,12 @@ def test_tokyo_is_refused(generative):
 
 
 @pytest.mark.slow
-def test_streaming_yields_pieces_then_the_checked_answer(llamacpp):
+def test_streaming_yields_pieces_then_the_checked_answer(llamacpp_writer):
     # the venue question: the one the 1.5B model answers itself every time. On the checkpoint question its reply
     # depends on what it answered before (llama.cpp reuses the cached prompt prefix, which shifts the floats):
     # after the earlier tests of this file it listed "April 23 (1), April 30 (2), December 2020 (3)", all pruned.
     question, fact, _ = SEED_QUESTIONS[2]
-    items = list(llamacpp.answer_stream(question))
+    items = list(llamacpp_writer.answer_stream(question))
     pieces, final = items[:-1], items[-1]
     assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
     assert final.backend == "llamacpp" and fact in final.text and final.seconds > 0, (final, "".join(pieces))

@@ -17,6 +17,7 @@ from qa.models import resolve
 
 MAX_TOKENS = 256   # a 1-3 sentence cited answer is ~80 tokens; the cap bounds a rambling reply on a CPU
 TEMPERATURE = 0.0  # the same question gets the same answer (and the tests can pin facts)
+JSON_MAX_TOKENS = 64   # a reader's choice: {"sentence": n, "answer": "..."}
 
 
 @lru_cache(maxsize=2)
@@ -49,6 +50,15 @@ class LlamaCppModel:
                         raise TimeoutError(f"generation passed {timeout_s:g} s (NEWSQA_TIMEOUT_S)")
             finally:
                 chunks.close()
+
+
+    def json(self, prompt: str, schema: dict, *, timeout_s: float) -> str:
+        """One reply constrained to a JSON schema (llama.cpp's grammar-based sampling enforces it)."""
+        with self.lock:
+            reply = self.llm.create_chat_completion(messages=[{"role": "user", "content": prompt}],
+                                                    response_format={"type": "json_object", "schema": schema},
+                                                    temperature=TEMPERATURE, max_tokens=JSON_MAX_TOKENS)
+        return reply["choices"][0]["message"]["content"] or ""
 
 
 def make_model(settings: Settings) -> LlamaCppModel:

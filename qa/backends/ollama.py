@@ -38,6 +38,21 @@ class OllamaModel:
                                     f"`ollama serve` and `ollama pull {self.llm.model}`") from exc
 
 
+    def json(self, prompt: str, schema: dict, *, timeout_s: float) -> str:
+        """One reply constrained to a JSON schema (Ollama's `format`), through its /api/chat."""
+        import httpx
+
+        try:
+            response = httpx.post(f"{self.host.rstrip('/')}/api/chat", timeout=timeout_s, json={
+                "model": self.llm.model, "messages": [{"role": "user", "content": prompt}], "stream": False,
+                "format": schema, "options": {"temperature": TEMPERATURE, "num_predict": MAX_TOKENS}})
+            response.raise_for_status()
+        except httpx.ConnectError as exc:
+            raise OllamaUnreachable(f"no Ollama server answers at {self.host} (NEWSQA_OLLAMA_HOST): start one with "
+                                    f"`ollama serve` and `ollama pull {self.llm.model}`") from exc
+        return response.json().get("message", {}).get("content", "")
+
+
 def make_synthesizer(settings: Settings, fallback, embedder=None) -> GenerativeSynthesizer:
     model = OllamaModel(settings.ollama_host, settings.ollama_model, settings.timeout_s)
     return make_generative("ollama", model, settings, fallback, embedder)

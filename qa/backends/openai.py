@@ -61,6 +61,24 @@ class OpenAIModel:
             raise
 
 
+    def json(self, prompt: str, schema: dict, *, timeout_s: float) -> str:
+        """One reply constrained to a JSON schema: OpenAI's json_schema format for OpenAI itself; llama.cpp's
+        server (and others that follow it) read the schema from a json_object format instead."""
+        host = urlparse(str(self.client.base_url)).hostname or ""
+        fmt = ({"type": "json_schema", "json_schema": {"name": "choice", "schema": schema}}
+               if host.endswith("openai.com") else {"type": "json_object", "schema": schema})
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model, messages=[{"role": "user", "content": prompt}], response_format=fmt,
+                temperature=TEMPERATURE, max_tokens=self.max_tokens, timeout=timeout_s)
+        except Exception as exc:
+            if self.client.api_key and self.client.api_key in str(exc):
+                raise OpenAIEndpointError(f"{type(exc).__name__}: "
+                                          f"{str(exc).replace(self.client.api_key, '***')}") from None
+            raise
+        return (response.choices[0].message.content or "") if response.choices else ""
+
+
 def make_synthesizer(settings: Settings, fallback, embedder=None,
                      environ: Mapping[str, str] | None = None) -> GenerativeSynthesizer:
     key = api_key(settings.openai_base_url, os.environ if environ is None else environ)
