@@ -27,7 +27,7 @@ EXAMPLES = [
     "Where have the Armenian and Azerbaijani diplomats been meeting?",
     "What is the population of Tokyo?",
 ]
-UPLOAD_TYPES = [".txt", ".md", ".json", ".jsonl"]
+UPLOAD_TYPES = [".txt", ".md", ".json", ".jsonl", ".html", ".htm"]
 # two cores: more simultaneous answers only queue inside torch; ingest runs alone
 ANSWER_CONCURRENCY = 2
 CSS = """
@@ -160,7 +160,8 @@ def build_filters(gr: Any, settings: Settings) -> tuple[Any, ...]:
 
 def build_upload(gr: Any, settings: Settings) -> tuple[Any, Any, Any]:
     with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
-        gr.Markdown(f"`.txt`/`.md` with a `date:` line on top, or `.json`/`.jsonl` records with a date; "
+        gr.Markdown(f"`.txt`/`.md` with a `date:` line on top, `.json`/`.jsonl` records with a date, or saved web "
+                    f"pages (`.html`, dated from the page); "
                     f"up to {settings.max_upload_mb:g} MB a file.")
         files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Article files", elem_id="files")
         add = gr.Button("Add to the store", variant="primary", elem_id="add")

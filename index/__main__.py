@@ -1,7 +1,9 @@
-"""`python -m index PATH... [--remove PATH...]`: ingest articles into the store and say what happened to each."""
+"""`python -m index PATH_OR_URL... [--date D] [--feed URL_OR_FILE [--follow]] [--remove PATH...]`: ingest articles
+into the store and say what happened to each."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -14,10 +16,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m index", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Ingest dated news articles into the persistent store. Files: the seed format (' date "
                     "YYYY-MM-DD' then the body), .txt/.md with a 'date:' line or front matter, .json/.jsonl "
-                    "records (title, date/published_at/publish_date, url, text/body). Unchanged articles are "
-                    "skipped, changed ones replaced, undated ones rejected with a reason.",
+                    "records (title, date/published_at/publish_date, url, text/body), .html/.htm pages and "
+                    "http(s) URLs (main text and publication date extracted), .warc/.warc.gz archives. "
+                    "Unchanged articles are skipped, changed ones replaced, undated ones rejected with a reason.",
         epilog=settings_help())
-    parser.add_argument("paths", nargs="*", type=Path, help="files or folders to ingest")
+    parser.add_argument("paths", nargs="*", help="files, folders or http(s) URLs of pages to ingest")
+    parser.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD",
+                        help="date for web pages that carry none of their own (else they are rejected)")
     parser.add_argument("--remove", nargs="+", type=Path, metavar="PATH",
                         help="drop the articles that came from these files or folders")
     parser.add_argument("--store", type=Path, help="store folder (overrides NEWSQA_STORE_DIR)")
@@ -28,6 +33,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.paths and not args.remove:
         parser.error("give files or folders to ingest, or --remove PATH")
     return args
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.paths:
             from index.embedder import make_embedder
 
-            report = ingest(args.paths, settings, store, make_embedder(settings), progress=progress_bar())
+            report = ingest(args.paths, settings, store, make_embedder(settings), progress=progress_bar(),
+                            fallback_date=args.date)
             if not args.quiet:
                 print("\n".join(report.lines()))
             print(report.summary())

@@ -1,6 +1,7 @@
 """Ingest: files -> articles -> chunks -> vectors -> store, skipping what is unchanged and replacing what changed."""
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from dataclasses import dataclass, field
@@ -67,14 +68,14 @@ def cuts(article: Article) -> str:
     return f"  [{'; '.join(article.cuts)}]" if article.cuts else ""
 
 
-def load_articles(paths: Iterable[Path], settings: Settings, names: dict[Path, str] | None = None
-                  ) -> tuple[list[Article], list[Rejection], list[SourceFile]]:
+def load_articles(paths: Iterable[Path], settings: Settings, names: dict[Path, str] | None = None,
+                  fallback_date: dt.date | None = None) -> tuple[list[Article], list[Rejection], list[SourceFile]]:
     """All articles under the paths, rejections with reasons, and the files that loaded whole."""
     files, rejected = discover(paths, settings.follow_links, names)
     articles: list[Article] = []
     complete: list[SourceFile] = []
     for file in files:
-        found, bad = load_file(file, max_bytes=int(settings.max_file_mb * 1e6))
+        found, bad = load_file(file, max_bytes=int(settings.max_file_mb * 1e6), fallback_date=fallback_date)
         articles.extend(found)
         rejected.extend(bad)
         if found and not any(r.source == file.name for r in bad):
@@ -82,13 +83,46 @@ def load_articles(paths: Iterable[Path], settings: Settings, names: dict[Path, s
     return articles, rejected, complete
 
 
-def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedder: Embedder,
-           progress: Progress | None = None, names: dict[Path, str] | None = None) -> IngestReport:
-    """Ingest files and folders; `names` shows some files under another name (an upload under its own)."""
-    started = time.perf_counter()
-    report = IngestReport()
-    articles, report.rejected, complete = load_articles([Path(p) for p in paths], settings, names)
+def load_urls(urls: Iterable[str], settings: Settings, fallback_date: dt.date | None = None
+              ) -> tuple[list[Article], list[Rejection]]:
+    """The pages at these URLs, fetched within the settings' limits; each failure is a rejection."""
+    from index.fetch import FetchPolicy
+    from index.web import load_url
 
+    articles: list[Article] = []
+    rejected: list[Rejection] = []
+    for url in urls:
+        found, bad = load_url(url, FetchPolicy.from_settings(settings), fallback_date)
+        articles.extend(found)
+        rejected.extend(bad)
+    return articles, rejected
+
+
+def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedder: Embedder,
+           progress: Progress | None = None, names: dict[Path, str] | None = None,
+           fallback_date: dt.date | None = None) -> IngestReport:
+    """Ingest files, folders and URLs (strings with a scheme: 'https://...'); `names` shows some files under
+    another name (an upload under its own); `fallback_date` dates web pages that carry no date of their own."""
+    from index.web import is_url
+
+    started = time.perf_counter()
+    urls = [p for p in paths if isinstance(p, str) and is_url(p)]
+    files = [Path(p) for p in paths if not (isinstance(p, str) and is_url(p))]
+    articles, rejected, complete = load_articles(files, settings, names, fallback_date)
+    fetched, refused = load_urls(urls, settings, fallback_date)
+    report = store_articles([*articles, *fetched], [*rejected, *refused], complete, settings, store, embedder,
+                            progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def store_articles(articles: Sequence[Article], rejected: list[Rejection], complete: Sequence[SourceFile],
+                   settings: Settings, store: Store, embedder: Embedder, progress: Progress | None = None
+                   ) -> IngestReport:
+    """Store loaded articles: skip the unchanged and duplicates, replace the changed, and drop the records that
+    vanished from the `complete` files (files read whole; never a feed, whose old entries just scroll off)."""
+    started = time.perf_counter()
+    report = IngestReport(rejected=rejected)
     unique: dict[str, Article] = {}
     for article in articles:  # the same url twice in one dump: the later record wins
         unique[article.id] = article

@@ -46,6 +46,9 @@ class Settings:
     max_file_mb: float = _doc("Files larger than this are rejected with a reason.", default=25.0)
     follow_links: bool = _doc("Ingest what a symbolic link inside an ingested folder points to even when it lies "
                               "outside that folder (else such a link is rejected).", default=False)
+    fetch_timeout_s: float = _doc("Seconds before fetching a web page or feed is abandoned.", default=20.0)
+    allow_private_urls: bool = _doc("Fetch URLs on private or loopback addresses (refused by default).",
+                                    default=False)
     # retrieval
     top_k: int = _doc("Passages retrieved per question.", default=5)
     hybrid: bool = _doc("Fuse BM25 keyword ranking with vector ranking (else vector only).", default=True)

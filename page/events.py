@@ -192,7 +192,7 @@ class Page:
 
         uploads = [_upload_pair(f) for f in files or []]
         if not uploads:
-            return "**Choose one or more .txt, .md, .json or .jsonl files first.**", self.stats()
+            return "**Choose one or more .txt, .md, .json, .jsonl or .html files first.**", self.stats()
         assistant = self.pool.default()
 
         def report_progress(done: int, total: int) -> None:

@@ -354,7 +354,7 @@ def test_a_same_named_upload_is_a_new_source_and_erases_nothing(fresh_page, tmp_
 
 def test_adding_nothing_asks_for_files(fresh_page):
     report, stats = fresh_page.add_articles(None)
-    assert report == "**Choose one or more .txt, .md, .json or .jsonl files first.**"
+    assert report == "**Choose one or more .txt, .md, .json, .jsonl or .html files first.**"
     assert stats == "**The store is empty.** Add articles below to start."
 
 

@@ -1,0 +1,75 @@
+"""Web pages in: main text, metadata and the original publication date; undated or non-HTML pages refused."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from index.articles import load_file
+from index.web import is_url, looks_like_html, page_date
+
+WEB = Path(__file__).resolve().parent / "fixtures" / "web"
+
+
+def test_a_page_gives_its_text_title_author_url_and_publication_date_not_its_update():
+    [article], rejected = load_file(WEB / "harbour-bridge.html")
+    assert rejected == []
+    assert article.date == dt.date(2023, 5, 1)  # published 1 May; the page was updated on 3 May
+    assert article.title == "Harbour bridge reopens after three months of repairs"
+    assert article.authors == "Maria Okafor"
+    assert article.url == "https://gazette.example.org/local/2023/05/01/harbour-bridge-reopens"
+    assert "replaced 42 corroded deck plates" in article.text
+    assert "cookies" not in article.text and "newsletter" not in article.text and "Sport" not in article.text
+
+
+def test_an_undated_page_is_rejected_with_the_reason_unless_a_date_is_given():
+    articles, [rejection] = load_file(WEB / "undated-notice.html")
+    assert articles == [] and rejection.reason.startswith("no publication date found in the page")
+    [article], _ = load_file(WEB / "undated-notice.html", fallback_date=dt.date(2023, 1, 2))
+    assert article.date == dt.date(2023, 1, 2) and "Market Square" in article.text
+
+
+def test_a_given_date_never_overrides_the_pages_own():
+    [article], _ = load_file(WEB / "harbour-bridge.html", fallback_date=dt.date(2020, 1, 1))
+    assert article.date == dt.date(2023, 5, 1)
+
+
+def test_a_file_that_is_not_html_is_rejected():
+    articles, [rejection] = load_file(WEB / "not-a-page.html")
+    assert articles == [] and rejection.reason == "not an HTML page"
+
+
+@pytest.mark.parametrize("found, fallback, expected", [
+    ("2023-05-01", None, dt.date(2023, 5, 1)),
+    ("2023-05-01", dt.date(2020, 1, 1), dt.date(2023, 5, 1)),
+    (None, dt.date(2020, 1, 1), dt.date(2020, 1, 1)),
+    ("not a date", dt.date(2020, 1, 1), dt.date(2020, 1, 1)),
+])
+def test_page_date_prefers_the_found_date(found, fallback, expected):
+    assert page_date(found, fallback) == expected
+
+
+def test_page_date_never_falls_back_to_today():
+    with pytest.raises(ValueError, match="no publication date"):
+        page_date(None, None)
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"<!DOCTYPE html><html><body><p>x</p></body></html>", True),
+    (b"\n\n  <html lang='en'>", True),
+    (b"%PDF-1.7\n", False),
+    (b"<?xml version='1.0'?><rss version='2.0'><channel>", False),
+    (b"<html>\x00\x00", False),
+    (b"plain text about <b>nothing</b>", False),
+])
+def test_looks_like_html(data, expected):
+    assert looks_like_html(data) is expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("https://example.org/a", True), ("http://x", True), ("file:///etc/passwd", True), ("ftp://x/y", True),
+    ("seeds/", False), ("page.html", False), ("C:\\news\\a.html", False),
+])
+def test_is_url(text, expected):
+    assert is_url(text) is expected
