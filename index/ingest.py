@@ -44,6 +44,7 @@ class IngestReport:
     duplicates: list[tuple[Article, str]] = field(default_factory=list)  # (article, source already holding it)
     removed: list[str] = field(default_factory=list)                     # sources of articles dropped
     rejected: list[Rejection] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)                     # e.g. a feed not modified since
     chunks_added: int = 0
     chunks_embedded: int = 0
     seconds: float = 0.0
@@ -61,7 +62,7 @@ class IngestReport:
         out += [f"duplicate  {a.source}  (same text as {where})" for a, where in self.duplicates]
         out += [f"removed    {source}" for source in self.removed]
         out += [f"rejected   {r.source}: {r.reason}" for r in self.rejected]
-        return out
+        return out + self.notices
 
 
 def cuts(article: Article) -> str:
