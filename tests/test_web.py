@@ -73,3 +73,39 @@ def test_looks_like_html(data, expected):
 ])
 def test_is_url(text, expected):
     assert is_url(text) is expected
+
+
+@pytest.mark.parametrize("expected, dated, reason, result", [
+    ("2023-05-01", dt.date(2023, 5, 1), "", "right"),
+    ("2023-05-01", dt.date(2023, 5, 2), "", "wrong by 1 day"),
+    ("2023-05-01", dt.date(2022, 5, 1), "", "wrong"),
+    ("2023-05-01", None, "no publication date found in the page (give one with --date YYYY-MM-DD to ingest it "
+                         "with that date)", "refused as undated"),
+    ("2023-05-01", None, "not an HTML page", "rejected: not an HTML page"),
+    (None, None, "no publication date ...", "undatable, refused (right)"),
+    (None, dt.date(2023, 5, 1), "", "undatable, dated (wrong)"),
+])
+def test_htmldates_outcomes(expected, dated, reason, result):
+    from eval.htmldates import outcome
+    from index.articles import make_article
+
+    article = dated and make_article(key="k", title="t", date=dated, text="x", source="s")
+    assert outcome(expected, article, reason) == result
+
+
+def test_htmldates_measures_a_folder_in_its_format(tmp_path, capsys):
+    import json
+
+    from eval.htmldates import main
+
+    (tmp_path / "pages").mkdir()
+    rows = [("harbour-bridge.html", "2023-05-01"), ("undated-notice.html", None), ("not-a-page.html", "2023-01-01")]
+    for name, _ in rows:
+        (tmp_path / "pages" / name).write_bytes((WEB / name).read_bytes())
+    (tmp_path / "expected.jsonl").write_text("".join(
+        json.dumps({"url": f"https://example.org/{name}", "file": f"pages/{name}", "date": date}) + "\n"
+        for name, date in rows))
+    assert main([str(tmp_path), "--output", str(tmp_path / "out.json")]) == 0
+    table = capsys.readouterr().out
+    assert "| right | 1 | 1 |" in table and "| undatable, refused (right) | 1 | 1 |" in table
+    assert "| rejected: not an HTML page | 1 | 1 |" in table
