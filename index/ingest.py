@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from index.articles import Article, Rejection, SourceFile, discover, display_path, load_file
+from index.boilerplate import block_keys, common_blocks, dropped_lines
 from index.chunking import Chunk, chunk_article
 from index.embedder import Embedder
 from index.settings import Settings
@@ -47,12 +48,14 @@ class IngestReport:
     notices: list[str] = field(default_factory=list)                     # e.g. a feed not modified since
     chunks_added: int = 0
     chunks_embedded: int = 0
+    boilerplate_lines: int = 0  # lines repeated across the store, kept out of the new chunks
     seconds: float = 0.0
 
     def summary(self) -> str:
         return (f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
                 f"{len(self.duplicates)} duplicate, {len(self.removed)} removed, {len(self.rejected)} rejected; "
-                f"{self.chunks_added} chunks written in {self.seconds:.1f} s")
+                f"{self.chunks_added} chunks written in {self.seconds:.1f} s"
+                + (f"; {self.boilerplate_lines} repeated lines kept out" if self.boilerplate_lines else ""))
 
     def lines(self) -> list[str]:
         """One line per file or record, for people."""
@@ -163,14 +166,23 @@ def store_articles(articles: Sequence[Article], rejected: list[Rejection], compl
             store.remove_articles(list(stale))
             report.removed.extend(sorted(m["source"] + (f" ({m['url']})" if m.get("url") else "") for m in stale.values()))
 
-    _write(fresh, settings, store, embedder, report, progress)
+    common = store_common_blocks(store, fresh) if fresh else set()
+    report.boilerplate_lines = sum(len(dropped_lines(a.text, common)) for a in fresh)
+    _write(fresh, settings, store, embedder, report, progress, common)
     report.seconds = time.perf_counter() - started
     return report
 
 
+def store_common_blocks(store: Store, articles: Sequence[Article]) -> set[str]:
+    """Lines repeated across the store's articles and these (which replace their stored versions)."""
+    incoming = {a.id for a in articles}
+    stored = (entry.get("blocks", "").split() for aid, entry in store.all_articles().items() if aid not in incoming)
+    return common_blocks([*stored, *(block_keys(a.text) for a in articles)])
+
+
 def _write(articles: list[Article], settings: Settings, store: Store, embedder: Embedder, report: IngestReport,
-           progress: Progress | None) -> None:
-    chunked = [(a, chunk_article(a, settings.chunk_size, settings.chunk_overlap)) for a in articles]
+           progress: Progress | None, common: set[str] | None = None) -> None:
+    chunked = [(a, chunk_article(a, settings.chunk_size, settings.chunk_overlap, common or set())) for a in articles]
     total = sum(len(c) for _, c in chunked)
     done = 0
     if progress:
@@ -195,7 +207,7 @@ def _write_batch(batch: list[tuple[Article, list[Chunk]]], store: Store, embedde
     store.add_chunks(chunks, vectors)
     store.commit_articles({a.id: {"content_hash": a.content_hash, "text_hash": a.text_hash, "source": a.source,
                                   "source_key": a.source_key, "title": a.title, "date": a.date.isoformat(),
-                                  "url": a.url, "chunks": len(cs)}
+                                  "url": a.url, "chunks": len(cs), "blocks": " ".join(sorted(block_keys(a.text)))}
                            for a, cs in batch})
     report.chunks_added += len(chunks)
     report.chunks_embedded += len(chunks)
