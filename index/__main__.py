@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
 
             embedder = make_embedder(settings)
         if args.paths:
-            report = ingest(args.paths, settings, store, embedder, progress=progress_bar(), fallback_date=args.date)
+            report = ingest(args.paths, settings, store, embedder, progress=progress_bar(), fallback_date=args.date,
+                            reading=lambda name: progress_bar(f"reading {name}", "B"))
             show(report, args.quiet)
             rejected = rejected or bool(report.rejected)
         if args.feed:

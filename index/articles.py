@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from index.dates import DateError, parse_article_date
 from index.sentences import sentences
@@ -284,13 +284,14 @@ def file_suffix(name: str) -> str:
     return ".warc.gz" if lower.endswith(".warc.gz") else os.path.splitext(lower)[1]
 
 
-def load_file(file: SourceFile | Path, max_bytes: int | None = None, fallback_date: dt.date | None = None
-              ) -> tuple[list[Article], list[Rejection]]:
+def load_file(file: SourceFile | Path, max_bytes: int | None = None, fallback_date: dt.date | None = None,
+              progress: Callable[[int, int], None] | None = None) -> tuple[list[Article], list[Rejection]]:
     """Every article a file holds, and a rejection (with its reason) for each part that could not be read;
-    nothing a file holds raises. `fallback_date` dates web pages that carry no date of their own."""
+    nothing a file holds raises. `fallback_date` dates web pages that carry no date of their own; `progress`
+    hears (bytes read, file size) while an archive is read."""
     file = file if isinstance(file, SourceFile) else source_file(file)
     try:
-        return _load(file, max_bytes, fallback_date)
+        return _load(file, max_bytes, fallback_date, progress)
     except RecursionError:
         return [], [Rejection(file.name, "nested too deeply to read")]
     except MemoryError:
@@ -299,8 +300,8 @@ def load_file(file: SourceFile | Path, max_bytes: int | None = None, fallback_da
         return [], [Rejection(file.name, str(exc) or type(exc).__name__)]
 
 
-def _load(file: SourceFile, max_bytes: int | None, fallback_date: dt.date | None
-          ) -> tuple[list[Article], list[Rejection]]:
+def _load(file: SourceFile, max_bytes: int | None, fallback_date: dt.date | None,
+          progress: Callable[[int, int], None] | None) -> tuple[list[Article], list[Rejection]]:
     source, key, path = file.name, file.key, file.path
     suffix = file_suffix(path.name)
     if suffix not in SUPPORTED_SUFFIXES:
@@ -309,7 +310,7 @@ def _load(file: SourceFile, max_bytes: int | None, fallback_date: dt.date | None
     if suffix in (".warc", ".warc.gz"):  # streamed record by record: the file's size is no limit, a record's is
         from index.warc import load_warc
 
-        return load_warc(file, max_bytes, fallback_date)
+        return load_warc(file, max_bytes, fallback_date, progress)
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:

@@ -15,11 +15,13 @@ from index.embedder import Embedder
 from index.settings import Settings
 from index.store import Store
 
-Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
+Progress = Callable[[int, int], None]  # (chunks done, chunks in all), or (bytes read, bytes in all)
+Reading = Callable[[str], Progress]     # a file's name -> the bar that shows it being read (archives only)
 
 
-def progress_bar() -> Progress:
-    """A tqdm bar on stderr for `ingest(progress=...)`, drawn once the number of chunks to embed is known."""
+def progress_bar(desc: str = "embedding", unit: str = "chunk") -> Progress:
+    """A tqdm bar on stderr for `ingest(progress=...)`, drawn once the number of chunks to embed is known (or,
+    with unit 'B', for reading a large archive: `ingest(reading=lambda name: progress_bar(name, "B"))`)."""
     from tqdm import tqdm
 
     bar = None
@@ -27,7 +29,8 @@ def progress_bar() -> Progress:
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, disable=total == 0)
+            bar = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=total == 0,
+                       unit_scale=unit == "B")
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
@@ -73,13 +76,15 @@ def cuts(article: Article) -> str:
 
 
 def load_articles(paths: Iterable[Path], settings: Settings, names: dict[Path, str] | None = None,
-                  fallback_date: dt.date | None = None) -> tuple[list[Article], list[Rejection], list[SourceFile]]:
+                  fallback_date: dt.date | None = None, reading: Reading | None = None
+                  ) -> tuple[list[Article], list[Rejection], list[SourceFile]]:
     """All articles under the paths, rejections with reasons, and the files that loaded whole."""
     files, rejected = discover(paths, settings.follow_links, names)
     articles: list[Article] = []
     complete: list[SourceFile] = []
     for file in files:
-        found, bad = load_file(file, max_bytes=int(settings.max_file_mb * 1e6), fallback_date=fallback_date)
+        found, bad = load_file(file, max_bytes=int(settings.max_file_mb * 1e6), fallback_date=fallback_date,
+                               progress=reading(file.name) if reading else None)
         articles.extend(found)
         rejected.extend(bad)
         if found and not any(r.source == file.name for r in bad):
@@ -104,7 +109,7 @@ def load_urls(urls: Iterable[str], settings: Settings, fallback_date: dt.date | 
 
 def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedder: Embedder,
            progress: Progress | None = None, names: dict[Path, str] | None = None,
-           fallback_date: dt.date | None = None) -> IngestReport:
+           fallback_date: dt.date | None = None, reading: Reading | None = None) -> IngestReport:
     """Ingest files, folders and URLs (strings with a scheme: 'https://...'); `names` shows some files under
     another name (an upload under its own); `fallback_date` dates web pages that carry no date of their own."""
     from index.web import is_url
@@ -112,7 +117,7 @@ def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedd
     started = time.perf_counter()
     urls = [p for p in paths if isinstance(p, str) and is_url(p)]
     files = [Path(p) for p in paths if not (isinstance(p, str) and is_url(p))]
-    articles, rejected, complete = load_articles(files, settings, names, fallback_date)
+    articles, rejected, complete = load_articles(files, settings, names, fallback_date, reading)
     fetched, refused = load_urls(urls, settings, fallback_date)
     report = store_articles([*articles, *fetched], [*rejected, *refused], complete, settings, store, embedder,
                             progress)

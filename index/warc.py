@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Iterator
+from typing import Callable, Iterator
 
 from index.articles import Article, Rejection, SourceFile, record_key
 from index.web import HTML_TYPES, page_article
@@ -23,14 +23,14 @@ class ArchiveCut(Exception):
     """The archive ends inside a record."""
 
 
-def load_warc(file: SourceFile, max_bytes: int | None, fallback_date: dt.date | None
-              ) -> tuple[list[Article], list[Rejection]]:
+def load_warc(file: SourceFile, max_bytes: int | None, fallback_date: dt.date | None,
+              progress: Callable[[int, int], None] | None = None) -> tuple[list[Article], list[Rejection]]:
     """An article for every HTML response record; a rejection for each record that is not one, and for a cut."""
     articles: list[Article] = []
     rejections: list[Rejection] = []
     records = 0
     try:
-        for number, url, captured, body in html_responses(file, max_bytes):
+        for number, url, captured, body in html_responses(file, max_bytes, progress):
             records = number
             where = f"{file.name} record {number} ({url})"
             if body is None:
@@ -51,19 +51,25 @@ def load_warc(file: SourceFile, max_bytes: int | None, fallback_date: dt.date | 
         detail = str(exc).splitlines()[0] if isinstance(exc, (ValueError, EOFError, OSError)) and str(exc) else ""
         rejections.append(Rejection(file.name, f"archive cut off or corrupt after record {records}"
                                                + (f": {detail}" if detail else "")))
+    if progress:
+        progress(file.path.stat().st_size, file.path.stat().st_size)
     if not articles and not rejections:
         rejections.append(Rejection(file.name, "no HTML response records in the archive"))
     return articles, rejections
 
 
-def html_responses(file: SourceFile, max_bytes: int | None
+def html_responses(file: SourceFile, max_bytes: int | None, progress: Callable[[int, int], None] | None = None
                    ) -> Iterator[tuple[int, str, dt.date | None, bytes | None]]:
     """(record number, url, capture date, body or None when over max_bytes) for each successful HTML response,
-    read as a stream: requests, metadata, redirects, images and the like are skipped."""
+    read as a stream: requests, metadata, redirects, images and the like are skipped. `progress` hears
+    (bytes read, file size) after each record."""
     from warcio.archiveiterator import ArchiveIterator
 
+    size = file.path.stat().st_size
     with file.path.open("rb") as stream:
         for number, record in enumerate(ArchiveIterator(stream), start=1):
+            if progress:
+                progress(min(stream.tell(), size - 1), size)  # the bar closes when the archive is done
             if record.rec_type != "response" or record.http_headers is None:
                 continue
             kind = (record.http_headers.get_header("Content-Type") or "").split(";", 1)[0].strip().lower()

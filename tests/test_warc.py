@@ -113,3 +113,12 @@ def test_a_file_that_is_not_a_warc_is_rejected(tmp_path):
     fake.write_bytes(gzip.compress(b"just some text, not a WARC record\n" * 10))
     articles, [rejection] = load_file(fake)
     assert articles == [] and rejection.reason.startswith("archive cut off or corrupt after record 0")
+
+
+def test_reading_an_archive_reports_its_progress_in_bytes(tmp_path):
+    path = archive(tmp_path)
+    heard = []
+    load_file(path, progress=lambda done, total: heard.append((done, total)))
+    size = path.stat().st_size
+    assert heard[-1] == (size, size) and all(t == size for _, t in heard) and len(heard) >= 6
+    assert [d for d, _ in heard] == sorted(d for d, _ in heard)

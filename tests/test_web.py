@@ -109,3 +109,11 @@ def test_htmldates_measures_a_folder_in_its_format(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| right | 1 | 1 |" in table and "| undatable, refused (right) | 1 | 1 |" in table
     assert "| rejected: not an HTML page | 1 | 1 |" in table
+
+
+def test_a_50_mb_page_file_is_refused_by_its_size_unread(tmp_path):
+    big = tmp_path / "big.html"
+    with big.open("wb") as f:
+        f.truncate(50_000_000)  # sparse: nothing written, nothing read
+    articles, [rejection] = load_file(big, max_bytes=25_000_000)
+    assert articles == [] and rejection.reason == "file is 50.0 MB, over the 25 MB limit (NEWSQA_MAX_FILE_MB)"
