@@ -32,8 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--interval", type=float, default=900.0, metavar="SECONDS",
                         help="with --follow: seconds between polls (default 900)")
     parser.add_argument("--polls", type=int, metavar="N", help="with --follow: stop after N polls")
-    parser.add_argument("--remove", nargs="+", type=Path, metavar="PATH",
-                        help="drop the articles that came from these files or folders")
+    parser.add_argument("--remove", nargs="+", metavar="PATH_OR_URL",
+                        help="drop the articles that came from these files, folders, page URLs or feed URLs")
     parser.add_argument("--store", type=Path, help="store folder (overrides NEWSQA_STORE_DIR)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.epilog = ("exit status: 0 when every file went in, 1 when any file or record was rejected (the rest "

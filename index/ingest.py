@@ -234,9 +234,15 @@ def adopt_legacy_ids(articles: Iterable[Article], store: Store) -> dict[str, dic
 
 
 def remove(paths: Sequence[Path | str], store: Store) -> list[str]:
-    """Drop every article that came from these files or folders; returns the sources removed."""
-    targets = [Path(p) for p in paths]
-    doomed = {aid: m["source"] for aid, m in store.all_articles().items() if from_paths(m, targets)}
+    """Drop every article that came from these files, folders, page URLs or feed URLs; returns the sources
+    removed."""
+    from index.web import is_url
+
+    urls = {p for p in paths if isinstance(p, str) and is_url(p)}
+    targets = [Path(p) for p in paths if p not in urls]
+    doomed = {aid: m["source"] + (f" ({m['url']})" if urls and m.get("url") else "")
+              for aid, m in store.all_articles().items()
+              if m.get("source_key") in urls or (targets and from_paths(m, targets))}
     store.remove_articles(list(doomed))
     return sorted(doomed.values())
 

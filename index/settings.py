@@ -129,6 +129,8 @@ class Settings:
                                 f"{PREFIX}CHUNK_SIZE ({self.chunk_size})")
         if self.ingest_batch < 1:
             raise SettingsError(f"{PREFIX}INGEST_BATCH must be at least 1, got {self.ingest_batch}")
+        if self.fetch_timeout_s <= 0:
+            raise SettingsError(f"{PREFIX}FETCH_TIMEOUT_S must be above 0, got {self.fetch_timeout_s}")
         if self.top_k < 1:
             raise SettingsError(f"{PREFIX}TOP_K must be at least 1, got {self.top_k}")
 

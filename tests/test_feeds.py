@@ -67,6 +67,12 @@ def test_a_feed_goes_in_entry_by_entry_with_the_entrys_date(local_site, web_stor
     assert ferry.date == dt.date(2023, 5, 2) and "1,200 seats" in ferry.text
     assert bridge.date == dt.date(2023, 5, 1) and "42 corroded deck plates" in bridge.text
     assert bridge.source == ferry.source == local_site.url + "/feed"
+    from index.ingest import remove
+
+    assert remove([local_site.url + "/feed"], store) == [
+        f"{local_site.url}/feed ({local_site.url}/bridge)",
+        f"{local_site.url}/feed (https://gazette.example.org/local/2023/05/02/ferry-timetable)"]
+    assert store.stats().articles == 0
 
 
 def test_a_feed_entry_whose_page_fails_is_rejected_and_the_rest_goes_in(local_site, web_store):
