@@ -114,3 +114,16 @@ def test_a_feed_file_goes_in_and_a_missing_one_is_rejected(tmp_path, web_store):
     assert report.rejected[0].reason.startswith("cannot fetch")
     missing = ingest_feed(str(tmp_path / "nope.xml"), settings, store, embedder)
     assert missing.rejected[0].reason == "No such file or directory"
+
+
+def test_an_atom_entry_keeps_the_day_written_in_its_own_zone():
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Gazette</title><id>urn:gazette</id><updated>2023-05-02T01:00:00+03:00</updated>
+<entry><title>Late council session</title><id>urn:gazette:1</id>
+<link href="https://gazette.example.org/late-session"/>
+<published>2023-05-02T00:30:00+03:00</published><updated>2023-05-04T09:00:00+03:00</updated>
+<author><name>Maria Okafor</name></author><summary>The council sat past midnight.</summary></entry></feed>"""
+    [entry] = parse_feed(atom)
+    assert entry.published == dt.date(2023, 5, 2)  # not May 1 (UTC), not May 4 (updated)
+    assert entry.link == "https://gazette.example.org/late-session" and entry.author == "Maria Okafor"
+    assert entry.content == "" and entry.summary == "The council sat past midnight."  # a teaser: its page is read
