@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.feeds import FeedState, follow, html_text, ingest_feed, parse_feed
+from index.feeds import follow, html_text, ingest_feed, parse_feed
 
 WEB = Path(__file__).resolve().parent / "fixtures" / "web"
 RSS = {"Content-Type": "application/rss+xml"}
