@@ -27,7 +27,7 @@ EXAMPLES = [
     "Where have the Armenian and Azerbaijani diplomats been meeting?",
     "What is the population of Tokyo?",
 ]
-UPLOAD_TYPES = [".txt", ".md", ".json", ".jsonl"]
+UPLOAD_TYPES = [".txt", ".md", ".json", ".jsonl", ".html", ".htm"]
 # two cores: more simultaneous answers only queue inside torch; ingest runs alone
 ANSWER_CONCURRENCY = 2
 CSS = """
@@ -79,6 +79,7 @@ class Widgets:
     add: Any
     report: Any
     stats: Any
+    urls: Any = None
 
 
 def build_app(settings: Settings, assistant: Any = None) -> Any:
@@ -102,9 +103,9 @@ def build_app(settings: Settings, assistant: Any = None) -> Any:
             with gr.Column(scale=3):
                 as_of, date_from, date_to, top_k, backend = build_filters(gr, settings)
             with gr.Column(scale=2):
-                files, add, report = build_upload(gr, settings)
+                files, urls, add, report = build_upload(gr, settings)
         w = Widgets(chat, question, ask, clear, status, sources, order, citations, as_of, date_from, date_to,
-                    top_k, backend, caption, files, add, report, stats)
+                    top_k, backend, caption, files, add, report, stats, urls)
         wire_events(gr, app, w, page)
     return app
 
@@ -158,14 +159,17 @@ def build_filters(gr: Any, settings: Settings) -> tuple[Any, ...]:
     return as_of, date_from, date_to, top_k, backend
 
 
-def build_upload(gr: Any, settings: Settings) -> tuple[Any, Any, Any]:
+def build_upload(gr: Any, settings: Settings) -> tuple[Any, Any, Any, Any]:
     with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
-        gr.Markdown(f"`.txt`/`.md` with a `date:` line on top, or `.json`/`.jsonl` records with a date; "
+        gr.Markdown(f"`.txt`/`.md` with a `date:` line on top, `.json`/`.jsonl` records with a date, or saved web "
+                    f"pages (`.html`, dated from the page); "
                     f"up to {settings.max_upload_mb:g} MB a file.")
         files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Article files", elem_id="files")
+        urls = gr.Textbox(label="Or web page URLs, one a line (dated from the page)", lines=2, elem_id="urls",
+                          placeholder="https://...")
         add = gr.Button("Add to the store", variant="primary", elem_id="add")
         report = gr.Markdown("", elem_id="ingest-report")
-    return files, add, report
+    return files, urls, add, report
 
 
 def wire_events(gr: Any, app: Any, w: Widgets, page: Any) -> None:
@@ -182,11 +186,12 @@ def wire_events(gr: Any, app: Any, w: Widgets, page: Any) -> None:
     w.backend.change(page.backend_caption, [w.backend], [w.backend_caption], api_visibility="private", queue=False,
                      show_progress="hidden")
 
-    def add_articles(files: list[Any] | None, progress: Any = gr.Progress()) -> tuple[str, str]:
-        return page.add_articles(files, progress)
+    def add_articles(files: list[Any] | None, urls: str = "", progress: Any = gr.Progress()) -> tuple[str, str]:
+        return page.add_articles(files, progress, urls=urls)
 
-    w.add.click(add_articles, [w.files], [w.report, w.stats], api_name="add_articles", concurrency_limit=1,
-                concurrency_id="ingest").then(lambda: None, None, [w.files], api_visibility="private", queue=False)
+    w.add.click(add_articles, [w.files, w.urls], [w.report, w.stats], api_name="add_articles", concurrency_limit=1,
+                concurrency_id="ingest").then(lambda: (None, ""), None, [w.files, w.urls], api_visibility="private",
+                                              queue=False)
     app.load(page.stats, None, [w.stats], api_visibility="private")
     gr.api(page.answer_api, api_name="answer", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
 

@@ -1,10 +1,14 @@
-"""`python -m index PATH... [--remove PATH...]`: ingest articles into the store and say what happened to each."""
+"""`python -m index PATH_OR_URL... [--date D] [--feed URL_OR_FILE [--follow]] [--remove PATH...]`: ingest articles
+into the store and say what happened to each."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from index.settings import Settings, SettingsError, settings_help
 
@@ -14,20 +18,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m index", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Ingest dated news articles into the persistent store. Files: the seed format (' date "
                     "YYYY-MM-DD' then the body), .txt/.md with a 'date:' line or front matter, .json/.jsonl "
-                    "records (title, date/published_at/publish_date, url, text/body). Unchanged articles are "
-                    "skipped, changed ones replaced, undated ones rejected with a reason.",
+                    "records (title, date/published_at/publish_date, url, text/body), .html/.htm pages and "
+                    "http(s) URLs (main text and publication date extracted), .warc/.warc.gz archives. "
+                    "Unchanged articles are skipped, changed ones replaced, undated ones rejected with a reason.",
         epilog=settings_help())
-    parser.add_argument("paths", nargs="*", type=Path, help="files or folders to ingest")
-    parser.add_argument("--remove", nargs="+", type=Path, metavar="PATH",
-                        help="drop the articles that came from these files or folders")
+    parser.add_argument("paths", nargs="*", help="files, folders or http(s) URLs of pages to ingest")
+    parser.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD",
+                        help="date for web pages that carry none of their own (else they are rejected)")
+    parser.add_argument("--feed", action="append", metavar="URL_OR_FILE",
+                        help="ingest every entry of an RSS/Atom feed (repeatable); entries already stored are skipped")
+    parser.add_argument("--follow", action="store_true",
+                        help="with --feed: keep polling (conditional GET) and ingest new entries; Ctrl-C stops")
+    parser.add_argument("--interval", type=float, default=900.0, metavar="SECONDS",
+                        help="with --follow: seconds between polls (default 900)")
+    parser.add_argument("--polls", type=int, metavar="N", help="with --follow: stop after N polls")
+    parser.add_argument("--remove", nargs="+", metavar="PATH_OR_URL",
+                        help="drop the articles that came from these files, folders, page URLs or feed URLs")
     parser.add_argument("--store", type=Path, help="store folder (overrides NEWSQA_STORE_DIR)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.epilog = ("exit status: 0 when every file went in, 1 when any file or record was rejected (the rest "
                      "still went in), 2 when the store or a setting is unusable.\n\n" + parser.epilog)
     args = parser.parse_args(argv)
-    if not args.paths and not args.remove:
-        parser.error("give files or folders to ingest, or --remove PATH")
+    if not args.paths and not args.remove and not args.feed:
+        parser.error("give files, folders or URLs to ingest, --feed URL_OR_FILE, or --remove PATH")
+    if args.follow and not args.feed:
+        parser.error("--follow needs --feed")
     return args
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,23 +61,64 @@ def main(argv: list[str] | None = None) -> int:
         from index.store import StoreError, open_store
 
         store = open_store(settings)
+        rejected = False
         if args.remove:
             for source in remove(args.remove, store):
                 print(f"removed    {source}")
-        if args.paths:
+        if args.paths or args.feed:
             from index.embedder import make_embedder
 
-            report = ingest(args.paths, settings, store, make_embedder(settings), progress=progress_bar())
-            if not args.quiet:
-                print("\n".join(report.lines()))
-            print(report.summary())
+            embedder = make_embedder(settings)
+        if args.paths:
+            report = ingest(args.paths, settings, store, embedder, progress=progress_bar(), fallback_date=args.date,
+                            reading=lambda name: progress_bar(f"reading {name}", "B"))
+            show(report, args.quiet)
+            rejected = rejected or bool(report.rejected)
+        if args.feed:
+            rejected = ingest_feeds(args, settings, store, embedder) or rejected
         stats = store.stats()
         print(f"store {settings.store_dir}: {stats.articles} articles, {stats.chunks} chunks"
               + (f", {stats.first_date} to {stats.last_date}" if stats.first_date else ""))
-        return 1 if args.paths and report.rejected else 0
+        return 1 if rejected else 0
     except (SettingsError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def show(report: Any, quiet: bool, skip_unchanged: bool = False) -> None:
+    if not quiet:
+        lines = [line for line in report.lines() if not (skip_unchanged and line.startswith("unchanged"))]
+        if lines:
+            print("\n".join(lines))
+    print(report.summary(), flush=True)
+
+
+def ingest_feeds(args: argparse.Namespace, settings: Settings, store: Any, embedder: Any) -> bool:
+    """Each feed once, or followed (poll after poll, one feed after another); True when anything was rejected."""
+    from index.feeds import follow, ingest_feed
+    from index.ingest import progress_bar
+
+    rejected = False
+    if not args.follow:
+        for feed in args.feed:
+            report = ingest_feed(feed, settings, store, embedder, progress=progress_bar(), fallback_date=args.date)
+            show(report, args.quiet)
+            rejected = rejected or bool(report.rejected)
+        return rejected
+    followers = [follow(feed, settings, store, embedder, interval_s=0, polls=args.polls, fallback_date=args.date)
+                 for feed in args.feed]
+    try:
+        for poll in range(args.polls or 10**12):
+            if poll:
+                time.sleep(args.interval)
+            for feed, follower in zip(args.feed, followers):
+                report = next(follower)
+                print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {feed}")
+                show(report, args.quiet, skip_unchanged=poll > 0)
+                rejected = rejected or bool(report.rejected)
+    except KeyboardInterrupt:
+        print("stopped following")
+    return rejected
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Articles and their loaders: the seed format, .txt/.md with a date line or front matter, .json/.jsonl records."""
+"""Articles and their loaders: the seed format, .txt/.md with a date line or front matter, .json/.jsonl records,
+.html/.htm pages (index/web.py) and WARC archives (index/warc.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,12 +9,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from index.dates import DateError, parse_article_date
 from index.sentences import sentences
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".html", ".htm", ".warc", ".warc.gz")
 DATE_FIELDS = ("date", "published_at", "publish_date", "published", "pubDate", "pub_date", "datetime", "time")
 TEXT_FIELDS = ("body", "text", "content", "article", "maintext")
 TITLE_FIELDS = ("title", "headline")
@@ -279,12 +280,20 @@ def public_name(source: str) -> str:
     return Path(source).name if os.path.isabs(source) else source
 
 
-def load_file(file: SourceFile | Path, max_bytes: int | None = None) -> tuple[list[Article], list[Rejection]]:
+def file_suffix(name: str) -> str:
+    """'.warc.gz' for a gzipped WARC, else the last suffix, lower case."""
+    lower = name.lower()
+    return ".warc.gz" if lower.endswith(".warc.gz") else os.path.splitext(lower)[1]
+
+
+def load_file(file: SourceFile | Path, max_bytes: int | None = None, fallback_date: dt.date | None = None,
+              progress: Callable[[int, int], None] | None = None) -> tuple[list[Article], list[Rejection]]:
     """Every article a file holds, and a rejection (with its reason) for each part that could not be read;
-    nothing a file holds raises."""
+    nothing a file holds raises. `fallback_date` dates web pages that carry no date of their own; `progress`
+    hears (bytes read, file size) while an archive is read."""
     file = file if isinstance(file, SourceFile) else source_file(file)
     try:
-        return _load(file, max_bytes)
+        return _load(file, max_bytes, fallback_date, progress)
     except RecursionError:
         return [], [Rejection(file.name, "nested too deeply to read")]
     except MemoryError:
@@ -293,12 +302,17 @@ def load_file(file: SourceFile | Path, max_bytes: int | None = None) -> tuple[li
         return [], [Rejection(file.name, str(exc) or type(exc).__name__)]
 
 
-def _load(file: SourceFile, max_bytes: int | None) -> tuple[list[Article], list[Rejection]]:
+def _load(file: SourceFile, max_bytes: int | None, fallback_date: dt.date | None,
+          progress: Callable[[int, int], None] | None) -> tuple[list[Article], list[Rejection]]:
     source, key, path = file.name, file.key, file.path
-    suffix = path.suffix.lower()
+    suffix = file_suffix(path.name)
     if suffix not in SUPPORTED_SUFFIXES:
         return [], [Rejection(source, f"unsupported file type '{suffix or path.name}' "
                                       f"(supported: {', '.join(SUPPORTED_SUFFIXES)})")]
+    if suffix in (".warc", ".warc.gz"):  # streamed record by record: the file's size is no limit, a record's is
+        from index.warc import load_warc
+
+        return load_warc(file, max_bytes, fallback_date, progress)
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
@@ -306,6 +320,10 @@ def _load(file: SourceFile, max_bytes: int | None) -> tuple[list[Article], list[
                                           "(NEWSQA_MAX_FILE_MB)")]
         if size == 0:
             return [], [Rejection(source, "empty file")]
+        if suffix in (".html", ".htm"):
+            from index.web import page_article
+
+            return [page_article(path.read_bytes(), key=key, source=source, fallback_date=fallback_date)], []
         raw = decode_bytes(path.read_bytes())
     except FileNotFoundError:
         return [], [Rejection(source, "the file vanished before it could be read")]

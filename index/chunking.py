@@ -4,9 +4,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import AbstractSet, Any
 
 from index.articles import Article
+from index.boilerplate import kept_spans
 from index.dates import date_number
 from index.sentences import sentence_spans
 
@@ -97,10 +98,27 @@ def _snap_to_sentences(text: str, spans: list[tuple[int, int]]) -> list[tuple[in
     return out
 
 
-def chunk_article(article: Article, chunk_size: int = 192, chunk_overlap: int = 32) -> list[Chunk]:
+def chunk_article(article: Article, chunk_size: int = 192, chunk_overlap: int = 32,
+                  common: AbstractSet[str] = frozenset()) -> list[Chunk]:
+    """The article's chunks. Lines whose keys are in `common` (boilerplate repeated across the store) are left
+    out: the rest is joined and chunked as one text, and a chunk's start/end still cover its place in the whole
+    text (its text is article.text[start:end] less those lines)."""
     digest = article.content_hash
     iso, num = article.date.isoformat(), date_number(article.date)
-    return [Chunk(id=chunk_id(article.id, digest, i), article_id=article.id, text=article.text[s:e],
+    runs = kept_spans(article.text, set(common))
+    kept = "\n".join(article.text[a:b] for a, b in runs)
+    starts, offset = [], 0   # where each run begins in `kept`
+    for a, b in runs:
+        starts.append(offset)
+        offset += b - a + 1
+
+    def place(i: int, closing: bool) -> int:
+        """A position in `kept` -> the same character's position in article.text."""
+        r = max(bisect_left(starts, i + (0 if closing else 1)) - 1, 0)
+        return runs[r][0] + min(i - starts[r], runs[r][1] - runs[r][0])
+
+    spans = split_spans(kept, chunk_size, chunk_overlap)
+    return [Chunk(id=chunk_id(article.id, digest, i), article_id=article.id, text=kept[s:e],
                   title=article.title, date=iso, date_num=num, source=article.source, url=article.url,
-                  position=i, start=s, end=e, content_hash=digest)
-            for i, (s, e) in enumerate(split_spans(article.text, chunk_size, chunk_overlap))]
+                  position=i, start=place(s, False), end=place(e, True), content_hash=digest)
+            for i, (s, e) in enumerate(spans)]

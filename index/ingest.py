@@ -1,6 +1,7 @@
 """Ingest: files -> articles -> chunks -> vectors -> store, skipping what is unchanged and replacing what changed."""
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from dataclasses import dataclass, field
@@ -8,16 +9,19 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from index.articles import Article, Rejection, SourceFile, discover, display_path, load_file
+from index.boilerplate import block_keys, common_blocks, dropped_lines
 from index.chunking import Chunk, chunk_article
 from index.embedder import Embedder
 from index.settings import Settings
 from index.store import Store
 
-Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
+Progress = Callable[[int, int], None]  # (chunks done, chunks in all), or (bytes read, bytes in all)
+Reading = Callable[[str], Progress]     # a file's name -> the bar that shows it being read (archives only)
 
 
-def progress_bar() -> Progress:
-    """A tqdm bar on stderr for `ingest(progress=...)`, drawn once the number of chunks to embed is known."""
+def progress_bar(desc: str = "embedding", unit: str = "chunk") -> Progress:
+    """A tqdm bar on stderr for `ingest(progress=...)`, drawn once the number of chunks to embed is known (or,
+    with unit 'B', for reading a large archive: `ingest(reading=lambda name: progress_bar(name, "B"))`)."""
     from tqdm import tqdm
 
     bar = None
@@ -25,7 +29,8 @@ def progress_bar() -> Progress:
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr, disable=total == 0)
+            bar = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, disable=total == 0,
+                       unit_scale=unit == "B")
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
@@ -43,14 +48,17 @@ class IngestReport:
     duplicates: list[tuple[Article, str]] = field(default_factory=list)  # (article, source already holding it)
     removed: list[str] = field(default_factory=list)                     # sources of articles dropped
     rejected: list[Rejection] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)                     # e.g. a feed not modified since
     chunks_added: int = 0
     chunks_embedded: int = 0
+    boilerplate_lines: int = 0  # lines repeated across the store, kept out of the new chunks
     seconds: float = 0.0
 
     def summary(self) -> str:
         return (f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
                 f"{len(self.duplicates)} duplicate, {len(self.removed)} removed, {len(self.rejected)} rejected; "
-                f"{self.chunks_added} chunks written in {self.seconds:.1f} s")
+                f"{self.chunks_added} chunks written in {self.seconds:.1f} s"
+                + (f"; {self.boilerplate_lines} repeated lines kept out" if self.boilerplate_lines else ""))
 
     def lines(self) -> list[str]:
         """One line per file or record, for people."""
@@ -60,21 +68,23 @@ class IngestReport:
         out += [f"duplicate  {a.source}  (same text as {where})" for a, where in self.duplicates]
         out += [f"removed    {source}" for source in self.removed]
         out += [f"rejected   {r.source}: {r.reason}" for r in self.rejected]
-        return out
+        return out + self.notices
 
 
 def cuts(article: Article) -> str:
     return f"  [{'; '.join(article.cuts)}]" if article.cuts else ""
 
 
-def load_articles(paths: Iterable[Path], settings: Settings, names: dict[Path, str] | None = None
+def load_articles(paths: Iterable[Path], settings: Settings, names: dict[Path, str] | None = None,
+                  fallback_date: dt.date | None = None, reading: Reading | None = None
                   ) -> tuple[list[Article], list[Rejection], list[SourceFile]]:
     """All articles under the paths, rejections with reasons, and the files that loaded whole."""
     files, rejected = discover(paths, settings.follow_links, names)
     articles: list[Article] = []
     complete: list[SourceFile] = []
     for file in files:
-        found, bad = load_file(file, max_bytes=int(settings.max_file_mb * 1e6))
+        found, bad = load_file(file, max_bytes=int(settings.max_file_mb * 1e6), fallback_date=fallback_date,
+                               progress=reading(file.name) if reading else None)
         articles.extend(found)
         rejected.extend(bad)
         if found and not any(r.source == file.name for r in bad):
@@ -82,13 +92,46 @@ def load_articles(paths: Iterable[Path], settings: Settings, names: dict[Path, s
     return articles, rejected, complete
 
 
-def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedder: Embedder,
-           progress: Progress | None = None, names: dict[Path, str] | None = None) -> IngestReport:
-    """Ingest files and folders; `names` shows some files under another name (an upload under its own)."""
-    started = time.perf_counter()
-    report = IngestReport()
-    articles, report.rejected, complete = load_articles([Path(p) for p in paths], settings, names)
+def load_urls(urls: Iterable[str], settings: Settings, fallback_date: dt.date | None = None
+              ) -> tuple[list[Article], list[Rejection]]:
+    """The pages at these URLs, fetched within the settings' limits; each failure is a rejection."""
+    from index.fetch import FetchPolicy
+    from index.web import load_url
 
+    articles: list[Article] = []
+    rejected: list[Rejection] = []
+    for url in urls:
+        found, bad = load_url(url, FetchPolicy.from_settings(settings), fallback_date)
+        articles.extend(found)
+        rejected.extend(bad)
+    return articles, rejected
+
+
+def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedder: Embedder,
+           progress: Progress | None = None, names: dict[Path, str] | None = None,
+           fallback_date: dt.date | None = None, reading: Reading | None = None) -> IngestReport:
+    """Ingest files, folders and URLs (strings with a scheme: 'https://...'); `names` shows some files under
+    another name (an upload under its own); `fallback_date` dates web pages that carry no date of their own."""
+    from index.web import is_url
+
+    started = time.perf_counter()
+    urls = [p for p in paths if isinstance(p, str) and is_url(p)]
+    files = [Path(p) for p in paths if not (isinstance(p, str) and is_url(p))]
+    articles, rejected, complete = load_articles(files, settings, names, fallback_date, reading)
+    fetched, refused = load_urls(urls, settings, fallback_date)
+    report = store_articles([*articles, *fetched], [*rejected, *refused], complete, settings, store, embedder,
+                            progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def store_articles(articles: Sequence[Article], rejected: list[Rejection], complete: Sequence[SourceFile],
+                   settings: Settings, store: Store, embedder: Embedder, progress: Progress | None = None
+                   ) -> IngestReport:
+    """Store loaded articles: skip the unchanged and duplicates, replace the changed, and drop the records that
+    vanished from the `complete` files (files read whole; never a feed, whose old entries just scroll off)."""
+    started = time.perf_counter()
+    report = IngestReport(rejected=rejected)
     unique: dict[str, Article] = {}
     for article in articles:  # the same url twice in one dump: the later record wins
         unique[article.id] = article
@@ -128,14 +171,23 @@ def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedd
             store.remove_articles(list(stale))
             report.removed.extend(sorted(m["source"] + (f" ({m['url']})" if m.get("url") else "") for m in stale.values()))
 
-    _write(fresh, settings, store, embedder, report, progress)
+    common = store_common_blocks(store, fresh) if fresh else set()
+    report.boilerplate_lines = sum(len(dropped_lines(a.text, common)) for a in fresh)
+    _write(fresh, settings, store, embedder, report, progress, common)
     report.seconds = time.perf_counter() - started
     return report
 
 
+def store_common_blocks(store: Store, articles: Sequence[Article]) -> set[str]:
+    """Lines repeated across the store's articles and these (which replace their stored versions)."""
+    incoming = {a.id for a in articles}
+    stored = (entry.get("blocks", "").split() for aid, entry in store.all_articles().items() if aid not in incoming)
+    return common_blocks([*stored, *(block_keys(a.text) for a in articles)])
+
+
 def _write(articles: list[Article], settings: Settings, store: Store, embedder: Embedder, report: IngestReport,
-           progress: Progress | None) -> None:
-    chunked = [(a, chunk_article(a, settings.chunk_size, settings.chunk_overlap)) for a in articles]
+           progress: Progress | None, common: set[str] | None = None) -> None:
+    chunked = [(a, chunk_article(a, settings.chunk_size, settings.chunk_overlap, common or set())) for a in articles]
     total = sum(len(c) for _, c in chunked)
     done = 0
     if progress:
@@ -160,7 +212,7 @@ def _write_batch(batch: list[tuple[Article, list[Chunk]]], store: Store, embedde
     store.add_chunks(chunks, vectors)
     store.commit_articles({a.id: {"content_hash": a.content_hash, "text_hash": a.text_hash, "source": a.source,
                                   "source_key": a.source_key, "title": a.title, "date": a.date.isoformat(),
-                                  "url": a.url, "chunks": len(cs)}
+                                  "url": a.url, "chunks": len(cs), "blocks": " ".join(sorted(block_keys(a.text)))}
                            for a, cs in batch})
     report.chunks_added += len(chunks)
     report.chunks_embedded += len(chunks)
@@ -182,9 +234,15 @@ def adopt_legacy_ids(articles: Iterable[Article], store: Store) -> dict[str, dic
 
 
 def remove(paths: Sequence[Path | str], store: Store) -> list[str]:
-    """Drop every article that came from these files or folders; returns the sources removed."""
-    targets = [Path(p) for p in paths]
-    doomed = {aid: m["source"] for aid, m in store.all_articles().items() if from_paths(m, targets)}
+    """Drop every article that came from these files, folders, page URLs or feed URLs; returns the sources
+    removed."""
+    from index.web import is_url
+
+    urls = {p for p in paths if isinstance(p, str) and is_url(p)}
+    targets = [Path(p) for p in paths if p not in urls]
+    doomed = {aid: m["source"] + (f" ({m['url']})" if urls and m.get("url") else "")
+              for aid, m in store.all_articles().items()
+              if m.get("source_key") in urls or (targets and from_paths(m, targets))}
     store.remove_articles(list(doomed))
     return sorted(doomed.values())
 

@@ -47,6 +47,9 @@ class Settings:
     max_file_mb: float = _doc("Files larger than this are rejected with a reason.", default=25.0)
     follow_links: bool = _doc("Ingest what a symbolic link inside an ingested folder points to even when it lies "
                               "outside that folder (else such a link is rejected).", default=False)
+    fetch_timeout_s: float = _doc("Seconds before fetching a web page or feed is abandoned.", default=20.0)
+    allow_private_urls: bool = _doc("Fetch URLs on private or loopback addresses (refused by default).",
+                                    default=False)
     # retrieval
     top_k: int = _doc("Passages retrieved per question.", default=5)
     hybrid: bool = _doc("Fuse BM25 keyword ranking with vector ranking (else vector only).", default=True)
@@ -130,6 +133,8 @@ class Settings:
                                 f"{PREFIX}CHUNK_SIZE ({self.chunk_size})")
         if self.ingest_batch < 1:
             raise SettingsError(f"{PREFIX}INGEST_BATCH must be at least 1, got {self.ingest_batch}")
+        if self.fetch_timeout_s <= 0:
+            raise SettingsError(f"{PREFIX}FETCH_TIMEOUT_S must be above 0, got {self.fetch_timeout_s}")
         if self.top_k < 1:
             raise SettingsError(f"{PREFIX}TOP_K must be at least 1, got {self.top_k}")
 

@@ -177,14 +177,16 @@ class Page:
         s = self.pool.default().store.stats()
         return render.stats_markdown(s.articles, s.chunks, s.first_date, s.last_date)
 
-    def add_articles(self, files: Sequence[Any] | None, progress: Callable[..., Any] | None = None
-                     ) -> tuple[str, str]:
-        """Save the uploads under the store, ingest them, and return (per-file report, store stats)."""
+    def add_articles(self, files: Sequence[Any] | None, progress: Callable[..., Any] | None = None,
+                     urls: str = "") -> tuple[str, str]:
+        """Save the uploads under the store, ingest them and the pasted URLs (fetched within the same limits as
+        the CLI's), and return (per-file report, store stats)."""
         from index.ingest import ingest
 
         uploads = [_upload_pair(f) for f in files or []]
-        if not uploads:
-            return "**Choose one or more .txt, .md, .json or .jsonl files first.**", self.stats()
+        links = (urls or "").split()
+        if not uploads and not links:
+            return "**Choose one or more .txt, .md, .json, .jsonl or .html files, or paste URLs, first.**", self.stats()
         assistant = self.pool.default()
 
         def report_progress(done: int, total: int) -> None:
@@ -194,8 +196,8 @@ class Page:
         with self._ingest_lock:  # one ingest at a time; questions keep being answered meanwhile
             saved, names, rejected = save_uploads(uploads, upload_dir(self.settings.store_dir),
                                                   int(self.settings.max_upload_mb * 1e6))
-            report = ingest(saved, self.settings, assistant.store, assistant.embedder, progress=report_progress,
-                            names=names)
+            report = ingest([*saved, *links], self.settings, assistant.store, assistant.embedder,
+                            progress=report_progress, names=names)
             discard_unused(saved, {a.source_key for a in [*report.added, *report.replaced, *report.unchanged]})
         report.rejected[:0] = rejected
         return render.report_markdown(report_rows(report), report.summary()), self.stats()

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Sequence
 
-from index.articles import SUPPORTED_SUFFIXES, Rejection
+from index.articles import SUPPORTED_SUFFIXES, Rejection, file_suffix
 
 UPLOAD_SUBDIR = "uploads"
 MAX_NAME_CHARS = 120
@@ -74,7 +74,7 @@ def save_uploads(files: Sequence[tuple[str, str]], folder: Path, max_bytes: int
     for temp_path, sent_name in files:
         name = shown_name(sent_name)
         size = Path(temp_path).stat().st_size
-        if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        if file_suffix(name) not in SUPPORTED_SUFFIXES:
             rejected.append(Rejection(name, f"unsupported file type (supported: {', '.join(SUPPORTED_SUFFIXES)})"))
             continue
         if size > max_bytes:

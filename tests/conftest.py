@@ -63,3 +63,43 @@ def seed_copy(tmp_path) -> Path:
     target = tmp_path / "articles"
     shutil.copytree(SEEDS, target)
     return target
+
+
+@pytest.fixture
+def local_site():
+    """A web server on 127.0.0.1 for fetch tests: `site.routes[path] = (status, headers, body)` (a callable body
+    gets the handler and writes the response itself); `site.requests` records (path, headers) of each request.
+    A route with an ETag answers 304 to a request that sends it back."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from types import SimpleNamespace
+
+    site = SimpleNamespace(routes={}, requests=[])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            site.requests.append((self.path, dict(self.headers)))
+            status, headers, body = site.routes.get(self.path, (404, {}, b"not found"))
+            if callable(body):
+                return body(self)
+            if headers.get("ETag") and self.headers.get("If-None-Match") == headers["ETag"]:
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(status)
+            for name, value in {"Content-Length": str(len(body)), **headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    site.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield site
+    server.shutdown()
+    server.server_close()

@@ -351,9 +351,19 @@ def test_a_same_named_upload_is_a_new_source_and_erases_nothing(fresh_page, tmp_
         assert fact in fresh_page.answer_api(question)["text"]
 
 
+def test_a_saved_page_and_pasted_urls_are_added_or_refused_with_reasons(fresh_page):
+    page = Path(__file__).resolve().parent / "fixtures" / "web" / "harbour-bridge.html"
+    report, _ = fresh_page.add_articles([str(page)], urls="http://127.0.0.1:9/news\n file:///etc/passwd ")
+    rows = {line.split("`")[1]: line for line in report.splitlines() if line.startswith("- ")}
+    assert rows["harbour-bridge.html"].startswith("- **added** `harbour-bridge.html` — 2023-05-01 · Harbour bridge")
+    assert rows["http://127.0.0.1:9/news"].startswith("- **rejected** `http://127.0.0.1:9/news` — refused: 127.0.0.1 "
+                                                      "is a private or loopback address")
+    assert "refused scheme 'file:'" in rows["file:///etc/passwd"]
+
+
 def test_adding_nothing_asks_for_files(fresh_page):
     report, stats = fresh_page.add_articles(None)
-    assert report == "**Choose one or more .txt, .md, .json or .jsonl files first.**"
+    assert report == "**Choose one or more .txt, .md, .json, .jsonl or .html files, or paste URLs, first.**"
     assert stats == "**The store is empty.** Add articles below to start."
 
 

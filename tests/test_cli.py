@@ -80,3 +80,38 @@ def test_unwritable_store_is_a_clear_error(tmp_path):
         assert "NEWSQA_STORE_DIR" in result.stderr and "Traceback" not in result.stderr
     finally:
         locked.chmod(0o700)
+
+
+@pytest.mark.slow
+def test_web_pages_urls_and_feeds_from_the_command_line(tmp_path, local_site):
+    """Every bad case gets its reason and the rest of the batch goes in; --follow polls without re-embedding."""
+    import shutil
+
+    web = ROOT / "tests" / "fixtures" / "web"
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name in ("harbour-bridge.html", "undated-notice.html", "not-a-page.html"):
+        shutil.copy(web / name, pages / name)
+    (tmp_path / "news.xml").write_bytes((web / "harbour-bridge.html").read_bytes())  # a page, not a feed
+    local_site.routes["/bridge"] = (200, {"Content-Type": "text/html"}, (web / "harbour-bridge.html").read_bytes())
+    store = tmp_path / "store"
+    batch = run("index", str(pages), local_site.url + "/bridge", "file:///etc/passwd",
+                "--feed", str(tmp_path / "news.xml"), store=store)
+    assert batch.returncode == 1 and "Traceback" not in batch.stderr, batch.stderr
+    out = batch.stdout
+    assert "added      pages/harbour-bridge.html  (2023-05-01, Harbour bridge reopens" in out
+    assert f"rejected   {local_site.url}/bridge: refused: 127.0.0.1 is a private or loopback address" in out
+    assert "rejected   file:///etc/passwd: refused scheme 'file:' (only http and https are fetched)" in out
+    assert "rejected   pages/undated-notice.html: no publication date found in the page" in out
+    assert "rejected   pages/not-a-page.html: not an HTML page" in out
+    assert "rejected   news.xml: not an RSS or Atom feed" in out
+    dated = run("index", str(pages / "undated-notice.html"), "--date", "2023-05-02", store=store)
+    assert dated.returncode == 0 and "added      undated-notice.html  (2023-05-02" in dated.stdout
+    feed = (web / "feed-rss.xml").read_text().replace("PAGE_URL", local_site.url + "/bridge")
+    local_site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml", "ETag": '"1"'}, feed.encode())
+    followed = run("index", "--feed", local_site.url + "/feed", "--follow", "--polls", "2", "--interval", "0",
+                   store=store, NEWSQA_ALLOW_PRIVATE_URLS="true")
+    assert followed.returncode == 0, followed.stderr
+    first, second = followed.stdout.split(f" {local_site.url}/feed\n")[1:]
+    assert "1 added, 0 replaced, 0 unchanged, 1 duplicate" in first  # the bridge's page is in the store already
+    assert "not modified since the last poll" in second and "0 chunks written" in second

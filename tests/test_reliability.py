@@ -186,7 +186,7 @@ def test_a_batch_of_bad_files_is_rejected_with_reasons_while_the_good_ones_go_in
         "undated.txt": "no date found: start the file with ' date YYYY-MM-DD', a 'date: YYYY-MM-DD' line or front "
                        "matter with a date",
         "impossible.txt": "invalid date '2023-13-45': month must be in 1..12",
-        "scan.pdf": "unsupported file type '.pdf' (supported: .txt, .md, .json, .jsonl)",
+        "scan.pdf": "unsupported file type '.pdf' (supported: .txt, .md, .json, .jsonl, .html, .htm, .warc, .warc.gz)",
         "records.jsonl:2": "invalid JSON: Unterminated string starting at (column 11)",
         "records.jsonl:3": "no date (expected one of: date, published_at, publish_date, published, pubDate, pub_date, "
                            "datetime, time)",
