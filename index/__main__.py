@@ -42,9 +42,10 @@ def main(argv: list[str] | None = None) -> int:
             for source in remove(args.remove, store):
                 print(f"removed    {source}")
         if args.paths:
-            from index.embedder import make_embedder
+            from index.embedder import make_embedder, store_encoder
 
-            report = ingest(args.paths, settings, store, make_embedder(settings), progress=progress_bar())
+            embedder = make_embedder(store_encoder(settings, store.encoder))
+            report = ingest(args.paths, settings, store, embedder, progress=progress_bar())
             if not args.quiet:
                 print("\n".join(report.lines()))
             print(report.summary())

@@ -86,6 +86,7 @@ def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedd
            progress: Progress | None = None, names: dict[Path, str] | None = None) -> IngestReport:
     """Ingest files and folders; `names` shows some files under another name (an upload under its own)."""
     started = time.perf_counter()
+    store.check_encoder(getattr(embedder, "backend", None))
     report = IngestReport()
     articles, report.rejected, complete = load_articles([Path(p) for p in paths], settings, names)
 

@@ -62,7 +62,7 @@ class Store:
     def __init__(self, client: Any, settings: Settings, lexical_path: Path) -> None:
         self.settings = settings
         self._client = client
-        meta = {"hnsw:space": "cosine", "embed_model": settings.embed_model}
+        meta = {"hnsw:space": "cosine", "embed_model": settings.embed_model, "embed_backend": settings.embed_backend}
         try:
             self.chunks = client.get_or_create_collection(settings.collection, metadata=meta,
                                                           embedding_function=None)
@@ -74,6 +74,9 @@ class Store:
         if built_with and built_with != settings.embed_model:
             raise StoreError(f"the store was built with the embedder {built_with!r}, but NEWSQA_EMBED_MODEL is "
                              f"{settings.embed_model!r}: use that model or a new NEWSQA_STORE_DIR")
+        # the encoder that built the vectors; stores from before it was recorded were built by torch, then the default
+        self.encoder: str = (self.chunks.metadata or {}).get("embed_backend") or \
+            ("torch" if self.chunks.count() else settings.embed_backend)
         try:
             self.lexical = LexicalIndex(lexical_path)
         except Exception as exc:
@@ -84,6 +87,17 @@ class Store:
         self.sync_lexical()
 
     # --- writing ------------------------------------------------------------------------------------------
+    def check_encoder(self, backend: str | None) -> None:
+        """Refuse to write vectors of another encoder than the one that built the store (they would mix)."""
+        if backend and backend != self.encoder:
+            raise StoreError(f"the store at {self.settings.store_dir} was built with the {self.encoder} encoder, not "
+                             f"{backend}: ingest with NEWSQA_EMBED_BACKEND={self.encoder}, or into a new "
+                             "NEWSQA_STORE_DIR")
+        meta = self.chunks.metadata or {}
+        if backend and not meta.get("embed_backend"):   # made before the encoder was recorded: record it now
+            self.chunks.modify(metadata={**{k: v for k, v in meta.items() if not k.startswith("hnsw:")},
+                                         "embed_backend": self.encoder})
+
     def manifest(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Manifest entries (content hash, source, counts) of the given articles that are fully stored."""
         out: dict[str, dict[str, Any]] = {}

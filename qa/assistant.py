@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
-from index.embedder import Embedder, make_embedder
+from index.embedder import Embedder, make_embedder, store_encoder
 from index.settings import Settings
 from index.store import Store, open_store
 from qa.conversation import condense
@@ -64,6 +64,7 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings) -> "Assistant":
         store = open_store(settings)
+        settings = store_encoder(settings, store.encoder)
         embedder = make_embedder(settings)
         return cls(settings, store, embedder, make_synthesizer(settings, store.lexical.idf, embedder))
 
