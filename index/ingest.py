@@ -130,6 +130,8 @@ def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedd
             report.removed.extend(sorted(m["source"] + (f" ({m['url']})" if m.get("url") else "") for m in stale.values()))
 
     _write(fresh, settings, store, embedder, report, progress)
+    if report.chunks_added or report.removed or report.replaced:
+        store.save_date_vectors()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -187,6 +189,8 @@ def remove(paths: Sequence[Path | str], store: Store) -> list[str]:
     targets = [Path(p) for p in paths]
     doomed = {aid: m["source"] for aid, m in store.all_articles().items() if from_paths(m, targets)}
     store.remove_articles(list(doomed))
+    if doomed:
+        store.save_date_vectors()
     return sorted(doomed.values())
 
 
