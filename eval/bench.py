@@ -261,9 +261,9 @@ def recall_at_5(run) -> float:
     return statistics.mean(row["recall@5"] for row in run.rows) if run.rows else float("nan")
 
 
-def measure_recall(folder: Path, n_questions: int, work: Path, settings: Settings, torch_embedder, onnx_embedder,
+def measure_recall(folder: Path, n_questions: int, work: Path, settings: Settings, embedders: dict[str, Any],
                    baseline: bool) -> dict[str, Any]:
-    """(3b) and (7): the subset ingested with torch, with ONNX and by plain LlamaIndex; recall@5 and latency."""
+    """(3b) and (7): the subset ingested with each encoder and by plain LlamaIndex; recall@5 and latency."""
     from eval.realtimeqa import build_baseline, run_baseline, run_project
     from index.embedder import model_path
     from index.ingest import ingest
@@ -271,7 +271,7 @@ def measure_recall(folder: Path, n_questions: int, work: Path, settings: Setting
     subset, questions = realtimeqa_subset(folder, n_questions, work / "rtqa-subset.jsonl")
     out: dict[str, Any] = {"questions": len(questions), "articles": sum(1 for _ in subset.open())}
     assistants = {}
-    for name, embedder in (("torch", torch_embedder), ("onnx", onnx_embedder)):
+    for name, embedder in embedders.items():
         s = settings.replace(store_dir=work / f"rtqa-{name}", embed_backend=name)
         store, assistant = open_parts(s, embedder)
         report, seconds = timed(ingest, [subset], s, store, embedder)
@@ -279,7 +279,8 @@ def measure_recall(folder: Path, n_questions: int, work: Path, settings: Setting
         out[name] = {"ingest_s": seconds, "chunks": report.chunks_embedded,
                      "recall@5": recall_at_5(run_project(assistant, questions, True, answer=False)),
                      "recall@5_no_as_of": recall_at_5(run_project(assistant, questions, False, answer=False))}
-    out["recall_gap_points"] = 100 * abs(out["torch"]["recall@5"] - out["onnx"]["recall@5"])
+    for name in embedders:
+        out[name]["gap_points"] = 100 * (out["torch"]["recall@5"] - out[name]["recall@5"])
     if baseline:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
@@ -417,8 +418,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     main = "torch" if args.no_onnx else base.embed_backend
     main_settings = base.replace(embed_backend=main)
     embedders = {"torch": make_embedder(torch_settings), main: make_embedder(main_settings)}
-    if not args.no_onnx:
-        embedders.setdefault("onnx", make_embedder(base.replace(embed_backend="onnx")))
+    for variant in () if args.no_onnx else ("onnx", "onnx-int8"):
+        embedders.setdefault(variant, make_embedder(base.replace(embed_backend=variant)))
     torch_embedder, main_embedder = embedders["torch"], embedders[main]
     results: dict[str, Any] = {"settings": {"chunk_size": base.chunk_size, "cache_dir": str(base.cache_dir),
                                             "encoder": main},
@@ -441,16 +442,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["ingest"] = measure_ingest(corpus, main_settings.replace(store_dir=work / "ingest"), main_embedder)
 
     if not args.no_onnx:
-        print("bench: (3) ONNX against torch", file=sys.stderr)
-        onnx_embedder = embedders["onnx"]
-        _, export_s = timed(onnx_embedder.embed_query, "load or export the ONNX model")
+        print("bench: (3) ONNX (float32, int8) against torch", file=sys.stderr)
         texts = chunk_texts(corpus, base)[: args.encoder_chunks]
-        results["encoders"] = {**measure_encoders(texts, torch_embedder, onnx_embedder), "first_load_s": export_s,
-                               "onnx_file": str(onnx_embedder.loaded.path)}
+        results["encoders"] = {}
+        for name in [n for n in embedders if n != "torch"]:
+            _, export_s = timed(embedders[name].embed_query, "load or export the ONNX model")
+            results["encoders"][name] = {**measure_encoders(texts, torch_embedder, embedders[name]),
+                                         "first_load_s": export_s, "onnx_file": str(embedders[name].loaded.path)}
         if args.eval_dir and (args.eval_dir / "questions.jsonl").exists():
             print("bench: (3)(7) recall on the RealTime QA subset: torch, ONNX, plain LlamaIndex", file=sys.stderr)
-            results["recall"] = measure_recall(args.eval_dir, args.eval_questions, work, base, torch_embedder,
-                                               onnx_embedder, baseline=not args.no_baseline)
+            results["recall"] = measure_recall(args.eval_dir, args.eval_questions, work, base, embedders,
+                                               baseline=not args.no_baseline)
     real = args.real_articles
     if real and (real / "articles.jsonl" if real.is_dir() else real).exists():
         print(f"bench: (8) ingest of real articles from {real}, per encoder", file=sys.stderr)
@@ -510,21 +512,20 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows.append(row("2 re-ingest unchanged", f"{ing['reingest_speedup']:.0f}x ({ing['reingest_s']:.2f} s, "
                     f"{ing['reingest_embedded']} embedded)", ">= 50x, 0",
                     ing["reingest_speedup"] >= 50 and ing["reingest_embedded"] == 0))
-    if "encoders" in r:
-        enc = r["encoders"]
+    for name, enc in r.get("encoders", {}).items():
         rounds = enc["rounds"][-1]
-        rows.append(row("3 ONNX/torch throughput", f"{enc['onnx_speedup']:.2f}x ({rounds['onnx']:.1f} vs "
-                        f"{rounds['torch']:.1f} chunks/s; cos {enc['cosine_to_torch_mean']:.3f})", ">= 2x",
-                        enc["onnx_speedup"] >= 2))
-        if "onnx_speedup_st_default" in enc:
-            rows.append(row("3 ONNX/torch at s-t's batch 32", f"{enc['onnx_speedup_st_default']:.2f}x "
-                            f"({rounds['torch_st_default']:.1f} chunks/s torch)", "(reference)",
-                            enc["onnx_speedup_st_default"] >= 2))
+        rows.append(row(f"3 {name}/torch throughput", f"{enc['onnx_speedup']:.2f}x ({rounds['onnx']:.1f} vs "
+                        f"{rounds['torch']:.1f} chunks/s; cos {enc['cosine_to_torch_mean']:.4f})",
+                        ">= 2x" if name == encoder else "(reference)", enc["onnx_speedup"] >= 2))
+        rows.append(row(f"3 {name}/torch at s-t's batch 32", f"{enc['onnx_speedup_st_default']:.2f}x "
+                        f"({rounds['torch_st_default']:.1f} chunks/s torch)", "(reference)",
+                        enc["onnx_speedup_st_default"] >= 2))
     if "recall" in r:
         rec = r["recall"]
-        rows.append(row(f"3 recall@5 torch/ONNX ({rec['questions']} q)",
-                        f"{rec['torch']['recall@5']:.2f} / {rec['onnx']['recall@5']:.2f}", "within 1 pt",
-                        rec["recall_gap_points"] <= 1))
+        for name in [n for n in rec if isinstance(rec[n], dict) and "gap_points" in rec[n] and n != "torch"]:
+            rows.append(row(f"3 recall@5 torch/{name} ({rec['questions']} q)",
+                            f"{rec['torch']['recall@5']:.2f} / {rec[name]['recall@5']:.2f}", "within 1 pt",
+                            rec[name]["gap_points"] <= 1))
         if "llamaindex" in rec:
             li = rec["llamaindex"]
             rows.append(row("7 ingest time ours/LlamaIndex", f"{rec['ingest_time_ratio']:.2f} "

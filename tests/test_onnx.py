@@ -1,5 +1,5 @@
-"""The ONNX encoder (NEWSQA_EMBED_BACKEND=onnx, the default since issue 19): a local export of the packaged
-weights, close to torch's vectors, and a store built with it answers like the torch one."""
+"""The ONNX encoder (NEWSQA_EMBED_BACKEND=onnx, the default since issue 19): a local float32 export of the
+packaged weights, close to torch's vectors, and a store built with it answers like the torch one."""
 from __future__ import annotations
 
 import numpy as np
@@ -30,12 +30,12 @@ def torch_embedder():
     return make_embedder(Settings(embed_backend="torch"))
 
 
-def test_onnx_int8_is_the_default_encoder_and_torch_a_setting():
+def test_onnx_is_the_default_encoder_and_torch_and_int8_are_settings():
     from index.embedder import make_embedder
 
     assert Settings().embed_backend == "onnx"
     assert Settings.from_env({"NEWSQA_EMBED_BACKEND": "torch"}).embed_backend == "torch"
-    assert make_embedder(Settings.from_env({"NEWSQA_EMBED_BACKEND": "onnx-fp32"})).backend == "onnx-fp32"
+    assert make_embedder(Settings.from_env({"NEWSQA_EMBED_BACKEND": "onnx-int8"})).backend == "onnx-int8"
 
 
 def _seed_chunks() -> list[str]:
@@ -70,9 +70,9 @@ def test_onnx_vectors_match_torch_on_the_seed_chunks(onnx_embedder, torch_embedd
     torch_vectors = np.asarray(torch_embedder.embed_documents(texts))
     cosines = (ours * torch_vectors).sum(axis=1)
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
-    assert cosines.mean() > 0.99 and cosines.min() > 0.98, cosines
+    assert cosines.mean() > 0.999 and cosines.min() > 0.998, cosines   # float32: the same model
     query = np.asarray(onnx_embedder.embed_query(CHECKPOINT_Q)) @ np.asarray(torch_embedder.embed_query(CHECKPOINT_Q))
-    assert query > 0.98
+    assert query > 0.998
 
 
 @pytest.mark.slow
