@@ -12,6 +12,7 @@ import argparse
 import ipaddress
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,17 @@ def seed_if_empty(assistant: Any, settings: Settings, out: Any = sys.stdout) -> 
     print(report.summary(), file=out, flush=True)
 
 
+def warm(assistant: Any) -> threading.Thread:
+    """Load the encoder now (exporting it if setup did not) and map the date-sorted vectors in the background,
+    so the first question waits for neither; the page is usable meanwhile."""
+    assistant.embedder.embed_query("warm up")
+    store = assistant.store
+    thread = threading.Thread(target=lambda: store.settings.date_vectors and store.date_vectors(),
+                              name="warm-date-vectors", daemon=True)
+    thread.start()
+    return thread
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python app.py", description="The chat page over the stored articles.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=settings_help())
@@ -269,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             assistant = get_assistant(settings)
             seed_if_empty(assistant, settings)
+            warm(assistant)
         except StoreError as exc:
             raise SettingsError(str(exc)) from None
         app = build_app(settings, assistant)

@@ -52,10 +52,11 @@ def evaluate(items: Sequence[EvalItem], assistant: Any, *, judge: Any = None, as
 
 
 def eval_store_dir(settings: Settings, articles: Sequence[Path]) -> Path:
-    """A store of the evaluation's own under cache_dir, one per article set and chunking, reused across runs
-    (ingest skips unchanged articles), so an evaluation never touches the user's store."""
+    """A store of the evaluation's own under cache_dir, one per article set, encoder and chunking, reused across
+    runs (ingest skips unchanged articles), so an evaluation never touches the user's store."""
     key = json.dumps([sorted(str(Path(p).resolve()) for p in articles), settings.embed_model,
-                      settings.chunk_size, settings.chunk_overlap])
+                      settings.chunk_size, settings.chunk_overlap]
+                     + ([settings.embed_backend] if settings.embed_backend != "torch" else []))  # torch: old keys
     return settings.cache_dir / "eval-stores" / hashlib.sha1(key.encode()).hexdigest()[:12]
 
 

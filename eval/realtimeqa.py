@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=ROOT / "eval" / "results" / "realtimeqa.json")
     args = parser.parse_args(argv)
     offline_environment()
-    from index.embedder import make_embedder, model_path
+    from index.embedder import make_embedder, model_path, store_encoder
     from index.ingest import ingest, progress_bar
     from index.store import open_store
     from qa.assistant import Assistant
@@ -240,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    embedder = make_embedder(settings)
     store = open_store(settings)
+    settings = store_encoder(settings, store.encoder)
+    embedder = make_embedder(settings)
     started = time.perf_counter()
     report = ingest([args.folder / "articles.jsonl"], settings, store, embedder, progress=progress_bar())
     print(f"ingest: {report.summary()} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)

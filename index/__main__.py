@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> int:
             for source in remove(args.remove, store):
                 print(f"removed    {source}")
         if args.paths or args.feed:
-            from index.embedder import make_embedder
+            from index.embedder import make_embedder, store_encoder
 
-            embedder = make_embedder(settings)
+            embedder = make_embedder(store_encoder(settings, store.encoder))
         if args.paths:
             report = ingest(args.paths, settings, store, embedder, progress=progress_bar(), fallback_date=args.date,
                             reading=lambda name: progress_bar(f"reading {name}", "B"))

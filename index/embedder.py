@@ -84,6 +84,7 @@ class LazyEmbedder:
 
     def __init__(self, settings: Settings) -> None:
         self.name = settings.embed_model
+        self.backend = settings.embed_backend
         self._settings = settings
         self._model: Embedder | None = None
 
@@ -102,20 +103,49 @@ class LazyEmbedder:
         return self.loaded.embed_query(text)
 
 
-def _onnx_encoder(name: str, cache_dir: Path) -> Embedder:
+def _onnx_encoder(name: str, cache_dir: Path, quantized: bool = False) -> Embedder:
     """ONNX Runtime on a local export of the same weights (index/onnx_export.py says why not optimum)."""
     offline_environment()
     from index.onnx_export import OnnxEmbedder
 
-    return OnnxEmbedder(name, model_path(name), cache_dir)
+    return OnnxEmbedder(name, model_path(name), cache_dir, quantized=quantized)
 
 
+# onnx keeps torch's float32 weights; onnx-int8 quantizes them: faster, but on the seed set it flipped 3 of 54
+# answers near the refusal thresholds (docs/performance.md), so it is an option, not the default
 ENCODERS = {
-    "torch": lambda name, cache_dir: SentenceTransformerEmbedder(name, "torch"),
     "onnx": _onnx_encoder,
+    "onnx-int8": lambda name, cache_dir: _onnx_encoder(name, cache_dir, quantized=True),
+    "torch": lambda name, cache_dir: SentenceTransformerEmbedder(name, "torch"),
 }
 
 
+def store_encoder(settings: Settings, built_with: str | None) -> Settings:
+    """The settings with the encoder that built the store: a store's vectors are never mixed with another
+    encoder's, so NEWSQA_EMBED_BACKEND chooses the encoder of new stores only. Says so when they differ."""
+    if not built_with or built_with == settings.embed_backend:
+        return settings
+    if built_with not in ENCODERS:
+        raise SettingsError(f"the store at {settings.store_dir} was built with the encoder {built_with!r}, which "
+                            f"this version does not know ({', '.join(ENCODERS)}): use a new NEWSQA_STORE_DIR")
+    log.warning("the store at %s was built with the %s encoder, so it is searched and extended with %s "
+                "(NEWSQA_EMBED_BACKEND=%s applies to new stores; ingest into a new NEWSQA_STORE_DIR to use it)",
+                settings.store_dir, built_with, built_with, settings.embed_backend)
+    return settings.replace(embed_backend=built_with)
+
+
 def make_embedder(settings: Settings) -> Embedder:
-    """The one place an embedder is chosen; it loads on first use."""
+    """The one place an embedder is chosen; it loads on first use. For an existing store, pass the settings
+    through `store_encoder` first."""
     return LazyEmbedder(settings)
+
+
+def prepare(settings: Settings) -> Path | None:
+    """Export and cache the ONNX encoder now (needs torch, once), so no question ever waits for it; None for torch."""
+    if not settings.embed_backend.startswith("onnx"):
+        return None
+    offline_environment()
+    from index.onnx_export import ensure_onnx_model
+
+    return ensure_onnx_model(model_path(settings.embed_model), settings.cache_dir / "onnx",
+                             quantized=settings.embed_backend == "onnx-int8")

@@ -131,6 +131,7 @@ def store_articles(articles: Sequence[Article], rejected: list[Rejection], compl
     """Store loaded articles: skip the unchanged and duplicates, replace the changed, and drop the records that
     vanished from the `complete` files (files read whole; never a feed, whose old entries just scroll off)."""
     started = time.perf_counter()
+    store.check_encoder(getattr(embedder, "backend", None))
     report = IngestReport(rejected=rejected)
     unique: dict[str, Article] = {}
     for article in articles:  # the same url twice in one dump: the later record wins
@@ -174,6 +175,8 @@ def store_articles(articles: Sequence[Article], rejected: list[Rejection], compl
     common = store_common_blocks(store, fresh) if fresh else set()
     report.boilerplate_lines = sum(len(dropped_lines(a.text, common)) for a in fresh)
     _write(fresh, settings, store, embedder, report, progress, common)
+    if report.chunks_added or report.removed or report.replaced:
+        store.save_date_vectors()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -244,6 +247,8 @@ def remove(paths: Sequence[Path | str], store: Store) -> list[str]:
               for aid, m in store.all_articles().items()
               if m.get("source_key") in urls or (targets and from_paths(m, targets))}
     store.remove_articles(list(doomed))
+    if doomed:
+        store.save_date_vectors()
     return sorted(doomed.values())
 
 

@@ -21,9 +21,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 BATCH_SIZE = 4   # int8 ONNX Runtime on 2 cores: ~130 chunks/s in batches of 4, ~87 in 32 (less padding)
 OPSET = 17
-# int8 weights (per channel) and uint8 activations; measured on this 2-core AVX-512-VNNI machine by
-# `python -m eval.bench`. Per-channel keeps cosine to the torch vectors at ~0.99; per-tensor fell to ~0.93.
-QUANTIZE = True
+# NEWSQA_EMBED_BACKEND=onnx-int8: int8 weights (per channel) and uint8 activations; measured on this 2-core
+# AVX-512-VNNI machine by `python -m eval.bench`. Per-channel keeps cosine to the torch vectors at ~0.99;
+# per-tensor fell to ~0.93. Not the default (float32, `onnx`): see index/embedder.py ENCODERS.
+QUANTIZE = False
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal, Mapping, get_args, get_origin, get_type_hints
 PREFIX = "NEWSQA_"
 
 Backend = Literal["extractive", "llamacpp", "openai", "ollama"]
-EmbedBackend = Literal["torch", "onnx"]
+EmbedBackend = Literal["onnx", "onnx-int8", "torch"]
 Judge = Literal["local", "openai", "ollama", "none"]
 LlmMode = Literal["reader", "generate"]
 
@@ -37,8 +37,9 @@ class Settings:
     # indexing
     embed_model: str = _doc("sentence-transformers model: 'all-MiniLM-L6-v2' (packaged) or a local path.",
                             default="all-MiniLM-L6-v2")
-    embed_backend: EmbedBackend = _doc("Encoder runtime: torch, or onnx (exported locally, faster on CPU).",
-                                       default="torch")
+    embed_backend: EmbedBackend = _doc("Encoder of new stores: onnx (exported locally once, no torch at answer "
+                                       "time), onnx-int8 (quantized: faster, a little less accurate), or torch. A "
+                                       "store keeps the encoder that built it.", default="onnx")
     chunk_size: int = _doc("Chunk size in tokens for the sentence-aware splitter.", default=192)
     chunk_overlap: int = _doc("Token overlap between neighbouring chunks.", default=32)
     ingest_batch: int = _doc("Chunks embedded and committed together. Larger batches pad less (the encoder sorts a "

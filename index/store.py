@@ -18,7 +18,7 @@ from index.articles import SourceFile
 from index.chunking import Chunk, chunk_id
 from index.lexical import LexicalIndex
 from index.settings import Settings, offline_environment
-from index.vectors import DateSortedVectors
+from index.vectors import DateSortedVectors, load_saved, refresh, save
 
 log = logging.getLogger(__name__)
 MANIFEST_SUFFIX = "_articles"
@@ -81,7 +81,7 @@ class Store:
     def __init__(self, client: Any, settings: Settings, lexical_path: Path) -> None:
         self.settings = settings
         self._client = client
-        meta = {"hnsw:space": "cosine", "embed_model": settings.embed_model}
+        meta = {"hnsw:space": "cosine", "embed_model": settings.embed_model, "embed_backend": settings.embed_backend}
         try:
             self.chunks = client.get_or_create_collection(settings.collection, metadata=meta,
                                                           embedding_function=None)
@@ -93,16 +93,31 @@ class Store:
         if built_with and built_with != settings.embed_model:
             raise StoreError(f"the store was built with the embedder {built_with!r}, but NEWSQA_EMBED_MODEL is "
                              f"{settings.embed_model!r}: use that model or a new NEWSQA_STORE_DIR")
+        # the encoder that built the vectors; stores from before it was recorded were built by torch, then the default
+        self.encoder: str = (self.chunks.metadata or {}).get("embed_backend") or \
+            ("torch" if self.chunks.count() else settings.embed_backend)
         try:
             self.lexical = LexicalIndex(lexical_path)
         except Exception as exc:
             raise StoreError(f"cannot open the keyword index at {lexical_path}: {exc}") from exc
         self._max_batch = getattr(client, "get_max_batch_size", lambda: 5000)() or 5000
         self._vectors: tuple[Any, DateSortedVectors] | None = None
+        self._vectors_file = lexical_path.with_name(lexical_path.stem.replace("keywords-", "vectors-", 1) + ".json")
         self._vectors_lock = threading.Lock()
         self.sync_lexical()
 
     # --- writing ------------------------------------------------------------------------------------------
+    def check_encoder(self, backend: str | None) -> None:
+        """Refuse to write vectors of another encoder than the one that built the store (they would mix)."""
+        if backend and backend != self.encoder:
+            raise StoreError(f"the store at {self.settings.store_dir} was built with the {self.encoder} encoder, not "
+                             f"{backend}: ingest with NEWSQA_EMBED_BACKEND={self.encoder}, or into a new "
+                             "NEWSQA_STORE_DIR")
+        meta = self.chunks.metadata or {}
+        if backend and not meta.get("embed_backend"):   # made before the encoder was recorded: record it now
+            self.chunks.modify(metadata={**{k: v for k, v in meta.items() if not k.startswith("hnsw:")},
+                                         "embed_backend": self.encoder})
+
     def manifest(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Manifest entries (content hash, source, counts) of the given articles that are fully stored."""
         out: dict[str, dict[str, Any]] = {}
@@ -221,31 +236,26 @@ class Store:
                     self._vectors = cached
         return cached[1]
 
+    def save_date_vectors(self) -> None:
+        """Bring the copy saved beside the store up to date after a write (ingest calls this), so the next
+        dated question maps it instead of reading every vector back from Chroma."""
+        if self.settings.date_vectors:
+            with self._vectors_lock:
+                self._load_date_vectors()
+
     def _load_date_vectors(self) -> DateSortedVectors:
-        """Ids and dates from the keyword index, in date order (no Chroma metadata round trip); vectors from
-        Chroma page by page, each written straight into its row, so the peak is one matrix and one page."""
-        dates = self.lexical.dates()
-        order = sorted(dates, key=lambda cid: (dates[cid], cid))
-        row_of = {cid: row for row, cid in enumerate(order)}
-        matrix: np.ndarray | None = None
-        filled = np.zeros(len(order), dtype=bool)
-        for offset in range(0, self.chunks.count(), PAGE):
-            got = self.chunks.get(include=["embeddings"], limit=PAGE, offset=offset)
-            pairs = [(i, row_of[cid]) for i, cid in enumerate(got["ids"]) if cid in row_of]
-            if not pairs:
-                continue
-            page = np.asarray(got["embeddings"], dtype=np.float32)
-            if matrix is None:
-                matrix = np.zeros((len(order), page.shape[1]), dtype=np.float32)
-            rows = np.fromiter((r for _, r in pairs), dtype=np.int64, count=len(pairs))
-            matrix[rows] = page[[i for i, _ in pairs]]
-            filled[rows] = True
-        if matrix is None:
-            return DateSortedVectors.from_sorted([], [], np.zeros((0, 0), dtype=np.float32))
-        if not filled.all():   # indexed for keywords but not (yet) in Chroma: being written, next reload
-            keep = np.flatnonzero(filled)
-            order, matrix = [order[r] for r in keep], matrix[keep]
-        return DateSortedVectors.from_sorted(order, [dates[cid] for cid in order], matrix)
+        """The saved copy, memory-mapped, when it holds exactly the indexed chunks (ids and dates from the keyword
+        index, no Chroma round trip); else updated with the vectors it lacks from Chroma and saved again."""
+        saved = load_saved(self._vectors_file, self.encoder)
+        fresh = refresh(self.lexical.dates(), saved, self._fetch_vectors)
+        if fresh is not saved:
+            save(fresh, self._vectors_file, self.encoder)
+        return fresh
+
+    def _fetch_vectors(self, ids: list[str]) -> Iterable[tuple[list[str], np.ndarray]]:
+        for batch in _batches(ids, PAGE):
+            got = self.chunks.get(ids=batch, include=["embeddings"])
+            yield got["ids"], np.asarray(got["embeddings"], dtype=np.float32)
 
     def get_chunks(self, ids: Sequence[str], query: Sequence[float] | None = None) -> dict[str, StoredChunk]:
         """Stored chunks by id; with a query vector, each carries its cosine similarity to it."""

@@ -19,9 +19,35 @@ _WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UN
 
 @lru_cache(maxsize=1)
 def _stemmer():
-    from nltk.stem.porter import PorterStemmer
+    porter = _porter_stemmer_class()
+    return porter(mode=porter.ORIGINAL_ALGORITHM)
 
-    return PorterStemmer(mode=PorterStemmer.ORIGINAL_ALGORITHM)
+
+def _porter_stemmer_class() -> type:
+    """nltk's PorterStemmer without running `nltk/__init__.py`, which imports nltk's parsers and with them sklearn
+    and scipy: ~6 s of a cold first answer (issue 19). The module is loaded under bare stand-ins for its parent
+    packages, which are taken out of sys.modules again, so a later `import nltk` gets the real package."""
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if "nltk" in sys.modules:
+        from nltk.stem.porter import PorterStemmer
+
+        return PorterStemmer
+    root = importlib.util.find_spec("nltk").submodule_search_locations[0]
+    before = set(sys.modules)
+    for name, path in (("nltk", root), ("nltk.stem", f"{root}/stem")):
+        package = types.ModuleType(name)
+        package.__path__ = [path]
+        sys.modules[name] = package
+    try:
+        return importlib.import_module("nltk.stem.porter").PorterStemmer
+    finally:
+        for name in set(sys.modules) - before:
+            if name == "nltk" or name.startswith("nltk."):
+                del sys.modules[name]
 
 
 _DEMONYM = re.compile(r"(?<=[a-z]{3})(ia|ica|ea)ns?$")

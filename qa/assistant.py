@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import replace
 from typing import Any, Generator, Iterator, Sequence
 
-from index.embedder import Embedder, make_embedder
+from index.embedder import Embedder, make_embedder, store_encoder
 from index.settings import Settings
 from index.store import Store, open_store
 from qa.conversation import condense
@@ -67,6 +67,7 @@ class Assistant:
         """The one wiring of an Assistant: the store and embedder the settings name (or the ones given, to share
         them), and the answer backend they choose."""
         store = store or open_store(settings)
+        settings = store_encoder(settings, store.encoder)
         embedder = embedder or make_embedder(settings)
         return cls(settings, store, embedder, make_synthesizer(settings, store.lexical.idf, embedder))
 

@@ -25,6 +25,9 @@ if [ ! -f "$stamp" ]; then
   fi
   touch "$stamp"
 fi
+# the default encoder, exported to ONNX and int8-quantized once (needs torch, ~20 s; instant once cached), so
+# neither the first question nor the first ingest waits for it
+.venv/bin/python -m index.prepare >/dev/null
 if [ "$extras" = "dev" ] && ! command -v chromium >/dev/null 2>&1; then
   echo "setup: installing Debian's chromium for the browser tests"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -6,7 +6,6 @@ so uploads here never change what other tests see. Screenshots go to test-output
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 from pathlib import Path
 from urllib.parse import urlparse

@@ -37,17 +37,24 @@ def test_the_bench_runs_end_to_end_at_a_tiny_size(tmp_path, capsys):
     out = tmp_path / "bench.json"
     argv = ["--sizes", "60,150", "--ingest-chunks", "30", "--encoder-chunks", "16", "--questions", "6",
             "--cold-runs", "1", "--eval-questions", "1", "--eval-dir", str(REALTIMEQA), "--work", str(tmp_path / "w"),
-            "--cache-dir", str(tmp_path / "cache"), "--output", str(out)]
+            "--cache-dir", str(tmp_path / "cache"), "--output", str(out), "--real-articles", str(REALTIMEQA),
+            "--real-chunks", "20"]
     assert main(argv) == 0
     results = json.loads(out.read_text())
     assert results["ingest"]["reingest_embedded"] == 0 and results["ingest"]["ingest_overhead"] > 0
-    assert results["encoders"]["cosine_to_torch_mean"] > 0.98
+    assert results["encoders"]["onnx"]["cosine_to_torch_mean"] > 0.999
+    assert results["encoders"]["onnx-int8"]["cosine_to_torch_mean"] > 0.98
     assert {"torch", "onnx", "llamaindex"} <= set(results["recall"])
     assert [x["chunks"] for x in results["latency"]] == sorted(x["chunks"] for x in results["latency"])
     assert all(x["questions"] == 6 and x["p95_ms"] >= x["p50_ms"] > 0 for x in results["latency"])
-    assert "gradio" not in results["cold_start"]["loaded"] and "torch" not in results["cold_start_onnx"]["loaded"]
+    cold = results["cold_start"]
+    assert cold["encoder"] == "onnx" and not {"gradio", "torch", "sentence_transformers"} & set(cold["loaded"])
+    assert "torch" in results["cold_start_torch"]["loaded"]
+    assert results["real_ingest"]["onnx"]["chunks"] >= 20 and results["real_ingest"]["torch"]["chunks_per_s"] > 0
+    assert results["latency"][-1]["first_dated_ms"] > 0 and results["latency_torch"]["p50_ms"] > 0
     printed = capsys.readouterr().out
     assert "1 ingest overhead" in printed and "6 peak RSS" in printed and "7 recall@5" in printed
+    assert "8 real-text ingest, onnx" in printed and "9 first dated answer" in printed
     assert out.with_suffix(".png").exists()
 
 

@@ -226,3 +226,46 @@ def test_huge_titles_and_authors_are_cut_and_the_cut_is_reported(fresh_store, tm
     assert article.cuts[0] == "title cut from 10,799,999 to 300 characters" and "authors cut" in article.cuts[1]
     assert "title cut from" in report.lines()[0]
     assert all(len(m["title"]) <= 300 for m in store.chunks.get(include=["metadatas"])["metadatas"])
+
+
+class _Named:
+    """An embedder that only says which encoder it is: these tests must never reach it."""
+
+    name = "all-MiniLM-L6-v2"
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def embed_documents(self, texts):
+        raise AssertionError("nothing may be embedded into a store built by another encoder")
+
+    embed_query = embed_documents
+
+
+def test_a_store_records_its_encoder_and_refuses_vectors_of_another(tmp_path):
+    import pytest
+
+    from index.ingest import ingest
+    from index.settings import Settings
+    from index.store import StoreError, open_store
+
+    torch_settings = Settings(store_dir=tmp_path / "store", embed_backend="torch")
+    open_store(torch_settings).close()
+    store = open_store(Settings(store_dir=tmp_path / "store"))     # the default (onnx) opens a torch-built store
+    assert store.encoder == "torch"
+    with pytest.raises(StoreError, match="built with the torch encoder.*NEWSQA_EMBED_BACKEND=torch"):
+        ingest([SEEDS], store.settings, store, _Named("onnx"))
+    assert store.chunks.count() == 0 and store.lexical.count() == 0
+    store.close()
+
+
+def test_an_existing_store_is_searched_and_extended_with_the_encoder_that_built_it(tmp_path, caplog):
+    from index.embedder import make_embedder, store_encoder
+    from index.settings import Settings
+
+    onnx = Settings(store_dir=tmp_path / "store")
+    assert onnx.embed_backend == "onnx"                        # the default for new stores
+    assert store_encoder(onnx, "onnx") is onnx and store_encoder(onnx, None) is onnx
+    chosen = store_encoder(onnx, "torch")
+    assert chosen.embed_backend == "torch" and make_embedder(chosen).backend == "torch"
+    assert "built with the torch encoder" in caplog.text

@@ -11,7 +11,6 @@ import re
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
 
 import pytest
 

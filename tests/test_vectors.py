@@ -94,3 +94,49 @@ def test_a_window_holding_every_chunk_is_searched_by_chromas_index_and_a_narrowe
     assert store._vectors is None                                  # ...and the in-memory copy is never loaded
     store.vector_search(query, 5, 20230502, 20991231)              # only the May 4 article
     assert len(calls) == 1 and store._vectors is not None
+
+
+def test_a_saved_copy_is_memory_mapped_back_and_refreshed_with_only_the_missing_rows(tmp_path):
+    from index.vectors import load_saved, refresh, save
+
+    ids, dates, vectors = _toy(n=50)
+    by_id = dict(zip(ids, vectors))
+    fetched: list[list[str]] = []
+
+    def fetch(wanted):
+        fetched.append(list(wanted))
+        yield [c for c in wanted if c != "c7"], np.asarray([by_id[c] for c in wanted if c != "c7"])  # c7: unwritten
+
+    first = refresh(dict(zip(ids[:40], dates[:40])), None, fetch)
+    assert len(fetched[0]) == 40 and len(first) == 39 and "c7" not in first.row_of
+    save(first, tmp_path / "vectors-news.json", "onnx")
+    assert load_saved(tmp_path / "vectors-news.json", "torch") is None           # another encoder's copy
+    saved = load_saved(tmp_path / "vectors-news.json", "onnx")
+    assert isinstance(saved.matrix, np.memmap) and saved.ids == first.ids
+    assert np.allclose(saved.matrix, first.matrix)
+    wanted = {c: d for c, d in zip(ids, dates) if c not in ("c7", "c3")}          # c3 removed, 40-49 added
+    assert refresh(wanted, saved, fetch) is not saved and sorted(fetched[1]) == sorted(ids[40:])
+    same = {c: d for c, d in zip(ids[:40], dates[:40]) if c != "c7"}
+    assert refresh(same, saved, fetch) is saved and len(fetched) == 2             # nothing to fetch
+    query = vectors[11]
+    assert [c for c, _ in refresh(wanted, saved, fetch).search(query, 5)] == \
+        [c for c, _ in DateSortedVectors.build(list(wanted), list(wanted.values()),
+                                               np.asarray([by_id[c] for c in wanted])).search(query, 5)]
+    save(refresh(wanted, saved, fetch), tmp_path / "vectors-news.json", "onnx")
+    assert len(list(tmp_path.glob("vectors-news-*.npy"))) == 1                   # the older matrix is gone
+
+
+def test_ingest_saves_the_copy_so_a_new_process_maps_it_instead_of_reading_chroma(fresh_store):
+    from index.store import open_store
+
+    settings, store, ingest = fresh_store
+    ingest(SEEDS)
+    assert store._vectors is None                                  # saved to disk, not kept in this process
+    reopened = open_store(settings)
+    reads = []
+    real_get = reopened.chunks.get
+    reopened.chunks.get = lambda **kw: reads.append(kw) or real_get(**kw)
+    copy = reopened.date_vectors()
+    assert isinstance(copy.matrix, np.memmap) and len(copy) == store.chunks.count()
+    assert not [r for r in reads if "embeddings" in (r.get("include") or [])]
+    reopened.close()
