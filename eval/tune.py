@@ -27,7 +27,6 @@ KS = (1, 5)
 # constant must beat held out.
 CANDIDATES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "rrf_k": (60, (5, 10, 20, 60)),
-    "bm25_weight": (1.0, (0.5, 0.75, 1.0, 1.5)),
     "article_support": (0.0, (0.0, 0.25, 0.5, 1.0)),
     "lede_boost": (0.0, (0.0, 0.1, 0.25, 0.5)),
     "as_of_half_life_days": (0.0, (0.0, 7.0, 14.0, 30.0)),

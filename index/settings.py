@@ -54,14 +54,12 @@ class Settings:
     # retrieval
     top_k: int = _doc("Passages retrieved per question.", default=5)
     hybrid: bool = _doc("Fuse BM25 keyword ranking with vector ranking (else vector only).", default=True)
-    bm25_weight: float = _doc("Weight of the BM25 ranking in reciprocal-rank fusion (vector weight is 1).",
-                              default=1.0)
     recency_half_life_days: float = _doc("Half-life of the recency boost for 'recently'/'this week' questions.",
                                          default=7.0)
     as_of_half_life_days: float = _doc("Half-life of a milder recency boost for any question asked with an explicit "
                                        "as_of (0 turns it off: relevance alone).", default=30.0)
     recency_floor: float = _doc("Lowest recency factor: an old article keeps at least this share of its score.",
-                                default=0.5)
+                                default=0.3)
     rrf_k: int = _doc("Reciprocal-rank-fusion constant: lower trusts the top ranks of each list more.", default=10)
     candidates: int = _doc("Candidates each of vector and BM25 search fetch before fusion.", default=40)
     article_support: float = _doc("Share of the best other chunk of the same article added to a chunk's score "

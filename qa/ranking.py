@@ -15,8 +15,8 @@ from index.settings import Settings
 @dataclass(frozen=True)
 class Ranking:
     # --- retrieval: fusion of the vector and BM25 lists (qa/retrieval.py), from settings --------------------
-    rrf_k: int                     # reciprocal-rank-fusion constant (settings.rrf_k)
-    bm25_weight: float             # BM25 list's weight in the fusion; the vector list weighs 1
+    rrf_k: int                     # reciprocal-rank-fusion constant (settings.rrf_k); the vector and BM25
+                                   # lists weigh the same
     candidates: int                # candidates each search fetches before fusion (at least top_k x 4)
     article_support: float         # share of an article's best other chunk added to a chunk's score
     lede_boost: float              # extra share for an article's first chunk
@@ -42,7 +42,7 @@ class Ranking:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Ranking":
-        return cls(rrf_k=settings.rrf_k, bm25_weight=settings.bm25_weight, candidates=settings.candidates,
+        return cls(rrf_k=settings.rrf_k, candidates=settings.candidates,
                    article_support=settings.article_support, lede_boost=settings.lede_boost,
                    recency_half_life_days=settings.recency_half_life_days,
                    as_of_half_life_days=settings.as_of_half_life_days, recency_floor=settings.recency_floor)

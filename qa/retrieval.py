@@ -67,8 +67,7 @@ class HybridRetriever:
             rankings["bm25"] = [cid for cid, _ in self.store.lexical.search(question, fetch, date_min, date_max)]
         found = self.store.get_chunks(list(dict.fromkeys(rankings["vector"] + rankings.get("bm25", []))), query)
         rankings = {name: [cid for cid in ids if cid in found] for name, ids in rankings.items()}
-        fused = reciprocal_rank_fusion(rankings, {"vector": 1.0, "bm25": self.ranking.bm25_weight},
-                                       k=self.ranking.rrf_k)
+        fused = reciprocal_rank_fusion(rankings, k=self.ranking.rrf_k)
         half_life = self._half_life(window)
         if half_life:
             for cid in fused:
