@@ -187,8 +187,10 @@ def wire_events(gr: Any, app: Any, w: Widgets, page: Any) -> None:
     w.backend.change(page.backend_caption, [w.backend], [w.backend_caption], api_visibility="private", queue=False,
                      show_progress="hidden")
 
-    def add_articles(files: list[Any] | None, urls: str = "", progress: Any = gr.Progress()) -> tuple[str, str]:
-        return page.add_articles(files, progress, urls=urls)
+    # urls defaults to None so that API clients calling with files only keep working
+    def add_articles(files: list[Any] | None, urls: str | None = None,
+                     progress: Any = gr.Progress()) -> tuple[str, str]:
+        return page.add_articles(files, progress, urls=urls or "")
 
     w.add.click(add_articles, [w.files, w.urls], [w.report, w.stats], api_name="add_articles", concurrency_limit=1,
                 concurrency_id="ingest").then(lambda: (None, ""), None, [w.files, w.urls], api_visibility="private",

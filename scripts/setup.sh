@@ -25,7 +25,7 @@ if [ ! -f "$stamp" ]; then
   fi
   touch "$stamp"
 fi
-# the default encoder, exported to ONNX and int8-quantized once (needs torch, ~20 s; instant once cached), so
+# the configured encoder (ONNX by default), exported once (needs torch, ~20 s; instant once cached), so
 # neither the first question nor the first ingest waits for it
 .venv/bin/python -m index.prepare >/dev/null
 if [ "$extras" = "dev" ] && ! command -v chromium >/dev/null 2>&1; then
