@@ -211,19 +211,18 @@ SEED_QUESTIONS = [{"question": "On what date did Baku set up the Lachin checkpoi
 
 def measure_encoders(texts: Sequence[str], torch_embedder, onnx_embedder, rounds: int = 2) -> dict[str, Any]:
     """(3a) torch and ONNX alternating on the same chunks; the ratio is taken round by round."""
-    import index.embedder as torch_module
-
     onnx_embedder.embed_documents(texts[:8])
+    model = torch_embedder.loaded
     rows = []
     for _ in range(rounds):
         t = encoder_rate(torch_embedder, texts)
         o = encoder_rate(onnx_embedder, texts)
-        ours = torch_module.BATCH_SIZE   # the issue's reference: sentence-transformers at its default batch of 32
-        torch_module.BATCH_SIZE = ST_DEFAULT_BATCH
+        ours = model.batch_size   # the issue's reference: sentence-transformers at its default batch of 32
+        model.batch_size = ST_DEFAULT_BATCH
         try:
             d = encoder_rate(torch_embedder, texts)
         finally:
-            torch_module.BATCH_SIZE = ours
+            model.batch_size = ours
         rows.append({"torch": t, "onnx": o, "ratio": o / t, "torch_st_default": d, "ratio_st_default": o / d})
     a, b = np.asarray(onnx_embedder.embed_documents(texts[:64])), np.asarray(torch_embedder.embed_documents(texts[:64]))
     cos = (a * b).sum(axis=1)

@@ -40,18 +40,19 @@ def model_path(name: str) -> Path:
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, name: str, backend: str = "torch", cache_dir: Path | None = None) -> None:
+    def __init__(self, name: str, backend: str = "torch", batch_size: int = BATCH_SIZE) -> None:
         offline_environment()
         from sentence_transformers import SentenceTransformer
 
         self.name = name
+        self.batch_size = batch_size
         path = model_path(name)
         self.model = SentenceTransformer(str(path), device="cpu", backend=backend, local_files_only=True)
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self.model.encode(list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True,
+        vectors = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                     show_progress_bar=False, convert_to_numpy=True)
         return vectors.tolist()
 
