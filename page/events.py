@@ -214,6 +214,8 @@ class Page:
         try:
             if not url:
                 raise FetchError("paste the address of an RSS or Atom feed first")
+            if len(url.split()) > 1:
+                raise FetchError("one feed address at a time")
             check_url(url)
         except FetchError as exc:
             return f"**{render.md_escape(_sentence(str(exc)))}**", self.stats(), self.feeds()

@@ -375,6 +375,7 @@ def test_the_feed_endpoint_is_named_and_public(tmp_path):
 @pytest.mark.parametrize("url, said", [
     ("", "**Paste the address of an RSS or Atom feed first.**"),
     ("/etc/passwd", "**Refused scheme '(none):' (only http and https are fetched).**"),
+    ("https://a.example.org/rss https://b.example.org/rss", "**One feed address at a time.**"),
     ("http://127.0.0.1:9/rss.xml", "- **rejected** `http://127.0.0.1:9/rss.xml` — refused: 127.0.0.1 is a private "
                                    "or loopback address (127.0.0.1); set NEWSQA\\_ALLOW\\_PRIVATE\\_URLS=true"),
 ])
