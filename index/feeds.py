@@ -1,5 +1,7 @@
 """RSS/Atom feeds -> Articles (feedparser): each entry's own full text, or its page when the feed carries only a
 summary, dated by the entry's published date; `follow` polls with conditional GETs and ingests only what is new.
+`poll_feed` records each poll in the store's feed list (`index.feedlist`), validators included, so the next
+follower, in this process or another, starts with a conditional GET.
 
 Entries belong to their feed (ids scoped to it, like a dump's records) but a feed is never "read whole": entries
 that scroll off a feed stay in the store. An entry already in the store is not fetched again; its feed text, if
@@ -211,12 +213,12 @@ def poll_status(report: IngestReport, source: str) -> tuple[bool, str]:
     'not modified', or the reason the feed itself could not be read."""
     if report.notices and report.notices[0].endswith(NOT_MODIFIED):
         return True, "not modified"
-    failed = [r.reason for r in report.rejected if r.source == source and r.reason != NO_ENTRIES]
-    if failed:
-        return False, failed[0]
+    own = [r.reason for r in report.rejected if r.source == source]  # the feed's, not an entry's
+    if own:
+        return own[0] == NO_ENTRIES, own[0]  # an empty feed was read; any other reason: it was not
     counts = [(len(report.added), "new"), (len(report.replaced), "changed"), (len(report.unchanged), "unchanged"),
               (len(report.duplicates), "duplicate"), (len(report.rejected), "rejected")]
-    return True, ", ".join(f"{n} {label}" for n, label in counts if n) or "no entries"
+    return True, ", ".join(f"{n} {label}" for n, label in counts if n) or NO_ENTRIES
 
 
 def poll_feed(feed: str, settings: Settings, store: Store, embedder: Embedder, state: FeedState | None = None,
