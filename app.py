@@ -81,6 +81,9 @@ class Widgets:
     report: Any
     stats: Any
     urls: Any = None
+    feed_url: Any = None
+    add_feed: Any = None
+    feeds: Any = None
 
 
 def build_app(settings: Settings, assistant: Any = None) -> Any:
@@ -104,9 +107,9 @@ def build_app(settings: Settings, assistant: Any = None) -> Any:
             with gr.Column(scale=3):
                 as_of, date_from, date_to, top_k, backend = build_filters(gr, settings)
             with gr.Column(scale=2):
-                files, urls, add, report = build_upload(gr, settings)
+                files, urls, add, report, feed_url, add_feed, feeds = build_upload(gr, settings)
         w = Widgets(chat, question, ask, clear, status, sources, order, citations, as_of, date_from, date_to,
-                    top_k, backend, caption, files, add, report, stats, urls)
+                    top_k, backend, caption, files, add, report, stats, urls, feed_url, add_feed, feeds)
         wire_events(gr, app, w, page)
     return app
 
@@ -160,7 +163,7 @@ def build_filters(gr: Any, settings: Settings) -> tuple[Any, ...]:
     return as_of, date_from, date_to, top_k, backend
 
 
-def build_upload(gr: Any, settings: Settings) -> tuple[Any, Any, Any, Any]:
+def build_upload(gr: Any, settings: Settings) -> tuple[Any, ...]:
     with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
         gr.Markdown(f"`.txt`/`.md` with a `date:` line on top, `.json`/`.jsonl` records with a date, or saved web "
                     f"pages (`.html`, dated from the page); "
@@ -170,7 +173,19 @@ def build_upload(gr: Any, settings: Settings) -> tuple[Any, Any, Any, Any]:
                           placeholder="https://...")
         add = gr.Button("Add to the store", variant="primary", elem_id="add")
         report = gr.Markdown("", elem_id="ingest-report")
-    return files, urls, add, report
+        feed_url, add_feed, feeds = build_feeds(gr)
+    return files, urls, add, report, feed_url, add_feed, feeds
+
+
+def build_feeds(gr: Any) -> tuple[Any, Any, Any]:
+    gr.Markdown("**Feeds** — an RSS/Atom feed is read now and listed below; `python -m index --follow` keeps "
+                "every listed feed current.")
+    with gr.Row():
+        feed_url = gr.Textbox(show_label=False, placeholder="https://example.org/rss.xml", scale=4,
+                              elem_id="feed-url")
+        add_feed = gr.Button("Add the feed", scale=1, min_width=120, elem_id="add-feed")
+    feeds = gr.Markdown("", elem_id="feeds")
+    return feed_url, add_feed, feeds
 
 
 def wire_events(gr: Any, app: Any, w: Widgets, page: Any) -> None:
@@ -195,7 +210,15 @@ def wire_events(gr: Any, app: Any, w: Widgets, page: Any) -> None:
     w.add.click(add_articles, [w.files, w.urls], [w.report, w.stats], api_name="add_articles", concurrency_limit=1,
                 concurrency_id="ingest").then(lambda: (None, ""), None, [w.files, w.urls], api_visibility="private",
                                               queue=False)
+
+    def add_feed(url: str, progress: Any = gr.Progress()) -> tuple[str, str, str]:
+        return page.add_feed(url, progress)
+
+    gr.on([w.feed_url.submit, w.add_feed.click], add_feed, [w.feed_url], [w.report, w.stats, w.feeds],
+          api_name="add_feed", concurrency_limit=1, concurrency_id="ingest").then(
+        lambda: "", None, [w.feed_url], api_visibility="private", queue=False)
     app.load(page.stats, None, [w.stats], api_visibility="private")
+    app.load(page.feeds, None, [w.feeds], api_visibility="private")
     gr.api(page.answer_api, api_name="answer", concurrency_id="answer", concurrency_limit=ANSWER_CONCURRENCY)
 
 

@@ -1,5 +1,5 @@
-"""`python -m index PATH_OR_URL... [--date D] [--feed URL_OR_FILE [--follow]] [--remove PATH...]`: ingest articles
-into the store and say what happened to each."""
+"""`python -m index PATH_OR_URL... [--date D] [--feed URL_OR_FILE] [--follow] [--feeds] [--remove PATH...]`: ingest
+articles into the store and say what happened to each; feeds read are listed beside the store and followed."""
 from __future__ import annotations
 
 import argparse
@@ -26,23 +26,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD",
                         help="date for web pages that carry none of their own (else they are rejected)")
     parser.add_argument("--feed", action="append", metavar="URL_OR_FILE",
-                        help="ingest every entry of an RSS/Atom feed (repeatable); entries already stored are skipped")
+                        help="ingest every entry of an RSS/Atom feed (repeatable) and add it to the store's feed "
+                             "list; entries already stored are skipped")
     parser.add_argument("--follow", action="store_true",
-                        help="with --feed: keep polling (conditional GET) and ingest new entries; Ctrl-C stops")
+                        help="poll the --feed feeds, or every listed feed when none is given, every --interval "
+                             "seconds (conditional GETs, also after a restart), ingesting new entries; Ctrl-C stops")
+    parser.add_argument("--feeds", action="store_true",
+                        help="list the store's feeds: articles, when each was last read and what its last poll did")
     parser.add_argument("--interval", type=float, default=900.0, metavar="SECONDS",
                         help="with --follow: seconds between polls (default 900)")
     parser.add_argument("--polls", type=int, metavar="N", help="with --follow: stop after N polls")
     parser.add_argument("--remove", nargs="+", metavar="PATH_OR_URL",
-                        help="drop the articles that came from these files, folders, page URLs or feed URLs")
+                        help="drop the articles that came from these files, folders, page URLs or feeds (a feed "
+                             "also leaves the feed list)")
     parser.add_argument("--store", type=Path, help="store folder (overrides NEWSQA_STORE_DIR)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.epilog = ("exit status: 0 when every file went in, 1 when any file or record was rejected (the rest "
-                     "still went in), 2 when the store or a setting is unusable.\n\n" + parser.epilog)
+                     "still went in), 2 when the store, the feed list or a setting is unusable.\n\n" + parser.epilog)
     args = parser.parse_args(argv)
-    if not args.paths and not args.remove and not args.feed:
-        parser.error("give files, folders or URLs to ingest, --feed URL_OR_FILE, or --remove PATH")
-    if args.follow and not args.feed:
-        parser.error("--follow needs --feed")
+    if not (args.paths or args.remove or args.feed or args.follow or args.feeds):
+        parser.error("give files, folders or URLs to ingest, --feed URL_OR_FILE, --follow, --feeds, or --remove PATH")
     return args
 
 
@@ -55,17 +58,21 @@ def iso_date(text: str) -> dt.date:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from index.feedlist import FeedListError, load_feeds, registry_path
+
     try:
         settings = Settings.from_env(os.environ, store_dir=args.store)
         from index.ingest import ingest, progress_bar, remove
         from index.store import StoreError, open_store
 
+        if args.follow and not args.feed and not load_feeds(registry_path(settings)):
+            raise SettingsError("no feeds to follow: add one with --feed URL (--feeds lists them)")
         store = open_store(settings)
         rejected = False
         if args.remove:
-            for source in remove(args.remove, store):
-                print(f"removed    {source}")
-        if args.paths or args.feed:
+            for line in remove_sources(args.remove, settings, store):
+                print(line)
+        if args.paths or args.feed or args.follow:
             from index.embedder import make_embedder, store_encoder
 
             embedder = make_embedder(store_encoder(settings, store.encoder))
@@ -74,13 +81,17 @@ def main(argv: list[str] | None = None) -> int:
                             reading=lambda name: progress_bar(f"reading {name}", "B"))
             show(report, args.quiet)
             rejected = rejected or bool(report.rejected)
-        if args.feed:
+        if args.feed and not args.follow:
             rejected = ingest_feeds(args, settings, store, embedder) or rejected
+        if args.follow:
+            rejected = follow_feeds(args, settings, store, embedder) or rejected
+        if args.feeds:
+            print("\n".join(list_feeds(settings, store)))
         stats = store.stats()
         print(f"store {settings.store_dir}: {stats.articles} articles, {stats.chunks} chunks"
               + (f", {stats.first_date} to {stats.last_date}" if stats.first_date else ""))
         return 1 if rejected else 0
-    except (SettingsError, StoreError) as exc:
+    except (SettingsError, StoreError, FeedListError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -93,32 +104,63 @@ def show(report: Any, quiet: bool, skip_unchanged: bool = False) -> None:
     print(report.summary(), flush=True)
 
 
+def remove_sources(sources: list[str], settings: Settings, store: Any) -> list[str]:
+    """Drop the sources' articles; a feed among them also leaves the feed list. Returns the lines to print."""
+    from index.feedlist import load_feeds, registry_path, unregister, update_feeds
+    from index.feeds import feed_key_of
+    from index.ingest import remove
+
+    lines = [f"removed    {source}" for source in remove(sources, store)]
+    keys = [feed_key_of(source) for source in sources]
+    listed = load_feeds(registry_path(settings))
+    update_feeds(registry_path(settings), lambda feeds: unregister(feeds, keys))
+    return lines + [f"unlisted   feed {key}" for key in keys if key in listed]
+
+
 def ingest_feeds(args: argparse.Namespace, settings: Settings, store: Any, embedder: Any) -> bool:
-    """Each feed once, or followed (poll after poll, one feed after another); True when anything was rejected."""
-    from index.feeds import follow, ingest_feed
+    """Each feed once, recorded in the feed list; True when anything was rejected."""
+    from index.feeds import poll_feed
     from index.ingest import progress_bar
 
     rejected = False
-    if not args.follow:
-        for feed in args.feed:
-            report = ingest_feed(feed, settings, store, embedder, progress=progress_bar(), fallback_date=args.date)
-            show(report, args.quiet)
-            rejected = rejected or bool(report.rejected)
-        return rejected
-    followers = [follow(feed, settings, store, embedder, interval_s=0, polls=args.polls, fallback_date=args.date)
-                 for feed in args.feed]
+    for feed in args.feed:
+        report = poll_feed(feed, settings, store, embedder, progress=progress_bar(), fallback_date=args.date)
+        show(report, args.quiet)
+        rejected = rejected or bool(report.rejected)
+    return rejected
+
+
+def follow_feeds(args: argparse.Namespace, settings: Settings, store: Any, embedder: Any) -> bool:
+    """Poll the --feed feeds, else every listed feed (the list is read again each round, so a feed added on the
+    page or by another command is followed from the next round), one after another, round after round."""
+    from index.feedlist import load_feeds, registry_path
+    from index.feeds import FeedState, feed_key_of, poll_feed, state_of
+
+    states: dict[str, FeedState] = {}
+    rejected = False
     try:
         for poll in range(args.polls or 10**12):
             if poll:
                 time.sleep(args.interval)
-            for feed, follower in zip(args.feed, followers):
-                report = next(follower)
+            listed = load_feeds(registry_path(settings))
+            for feed in args.feed or list(listed):
+                state = states.setdefault(feed, state_of(listed.get(feed_key_of(feed))))
+                report = poll_feed(feed, settings, store, embedder, state, fallback_date=args.date)
                 print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {feed}")
                 show(report, args.quiet, skip_unchanged=poll > 0)
                 rejected = rejected or bool(report.rejected)
     except KeyboardInterrupt:
         print("stopped following")
     return rejected
+
+
+def list_feeds(settings: Settings, store: Any) -> list[str]:
+    from index.feedlist import listing, load_feeds, registry_path
+
+    feeds = load_feeds(registry_path(settings))
+    if not feeds:
+        return ["no feeds listed: add one with --feed URL"]
+    return listing(feeds, store.count_by_source(list(feeds)))
 
 
 if __name__ == "__main__":

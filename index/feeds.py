@@ -1,5 +1,7 @@
 """RSS/Atom feeds -> Articles (feedparser): each entry's own full text, or its page when the feed carries only a
 summary, dated by the entry's published date; `follow` polls with conditional GETs and ingests only what is new.
+`poll_feed` records each poll in the store's feed list (`index.feedlist`), validators included, so the next
+follower, in this process or another, starts with a conditional GET.
 
 Entries belong to their feed (ids scoped to it, like a dump's records) but a feed is never "read whole": entries
 that scroll off a feed stay in the store. An entry already in the store is not fetched again; its feed text, if
@@ -18,6 +20,7 @@ from typing import Any, Callable, Iterator
 from index.articles import Article, Rejection, article_id, display_path, make_article, record_key
 from index.dates import DateError, parse_article_date
 from index.embedder import Embedder
+from index.feedlist import FeedRecord, load_feeds, record_poll, registry_path, update_feeds, utc_now
 from index.fetch import FetchError, FetchPolicy, fetch
 from index.ingest import IngestReport, Progress, store_articles
 from index.settings import Settings
@@ -26,6 +29,8 @@ from index.web import HTML_TYPES, is_url, page_article
 
 FULL_TEXT_WORDS = 80  # feed content shorter than this is a teaser (a sentence or two): the page is fetched instead
 DEFAULT_INTERVAL_S = 900.0
+NOT_MODIFIED = "not modified since the last poll"
+NO_ENTRIES = "the feed has no entries"
 _BLOCK_END = re.compile(r"(?i)<\s*(?:br\s*/?|/p|/div|/h[1-6]|/li|/blockquote)\s*>")
 
 
@@ -49,18 +54,25 @@ class FeedState:
 
     etag: str = ""
     last_modified: str = ""
+    title: str = ""  # the feed's own title, from the last time it was read
     duplicates: set[str] = dataclasses.field(default_factory=set)  # entry ids whose page another source holds
 
 
 def parse_feed(data: bytes) -> list[FeedEntry]:
     """The entries of an RSS or Atom document; ValueError when it is not one."""
+    return read_feed(data)[1]
+
+
+def read_feed(data: bytes) -> tuple[str, list[FeedEntry]]:
+    """The feed's title and entries; ValueError when the document is not an RSS or Atom feed."""
     import feedparser
 
     parsed = feedparser.parse(data)  # bytes, never a str: feedparser would fetch a str that looks like a URL
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         raise ValueError("not an RSS or Atom feed" + (f" ({str(problem).splitlines()[0]})" if problem else ""))
-    return [entry_of(number, e) for number, e in enumerate(parsed.entries, start=1)]
+    title = " ".join(str(parsed.get("feed", {}).get("title", "")).split())
+    return title, [entry_of(number, e) for number, e in enumerate(parsed.entries, start=1)]
 
 
 def entry_of(number: int, e: Any) -> FeedEntry:
@@ -146,15 +158,16 @@ def ingest_feed(feed: str, settings: Settings, store: Store, embedder: Embedder,
     started = time.perf_counter()
     state = state if state is not None else FeedState()
     policy = FetchPolicy.from_settings(settings)
-    source = feed if is_url(feed) else display_path(Path(feed))
-    feed_key = feed if is_url(feed) else str(Path(feed).resolve())
+    source, feed_key = feed_source(feed), feed_key_of(feed)
     try:
         data = read_source(feed, policy, state)
-        entries = parse_feed(data) if data is not None else []
+        if data is not None:
+            state.title, entries = read_feed(data)
     except (FetchError, ValueError, OSError) as exc:
+        state.etag = state.last_modified = ""  # a body that was not a feed must not come back as "not modified"
         return IngestReport(rejected=[Rejection(source, getattr(exc, "strerror", None) or str(exc))])
     if data is None:
-        return IngestReport(notices=[f"{source}: not modified since the last poll"])
+        return IngestReport(notices=[f"{source}: {NOT_MODIFIED}"])
     stored = store.manifest([article_id(entry_key(feed_key, e)) for e in entries])
     articles, rejected, unchanged = [], [], []
     for entry in entries:
@@ -169,9 +182,11 @@ def ingest_feed(feed: str, settings: Settings, store: Store, embedder: Embedder,
         except (FetchError, ValueError) as exc:
             rejected.append(Rejection(f"{source} entry {entry.number} ({entry.link or entry.guid})", str(exc)))
     if not entries:
-        rejected.append(Rejection(source, "the feed has no entries"))
+        rejected.append(Rejection(source, NO_ENTRIES))
     report = store_articles(articles, rejected, [], settings, store, embedder, progress)
     state.duplicates.update(article.id for article, _ in report.duplicates)
+    if report.rejected:  # no validators: the next poll reads the feed whole and tries the rejected entries again
+        state.etag = state.last_modified = ""
     report.unchanged.extend(unchanged)
     report.seconds = time.perf_counter() - started
     return report
@@ -183,14 +198,60 @@ def stub_article(entry: dict[str, Any], aid: str) -> Article:
                    source=entry.get("source", ""), url=entry.get("url", ""), source_key=entry.get("source_key", ""))
 
 
+def feed_source(feed: str) -> str:
+    """How a feed is named in reports: its URL, or its file's shown path."""
+    return feed if is_url(feed) else display_path(Path(feed))
+
+
+def feed_key_of(feed: str) -> str:
+    """What a feed's entries and its place in the feed list are keyed by: its URL, or its file's resolved path."""
+    return feed if is_url(feed) else str(Path(feed).resolve())
+
+
+def poll_status(report: IngestReport, source: str) -> tuple[bool, str]:
+    """(was the feed read, what the poll did in a few words) for the feed list: '2 new, 1 changed, 30 unchanged',
+    'not modified', or the reason the feed itself could not be read."""
+    if report.notices and report.notices[0].endswith(NOT_MODIFIED):
+        return True, "not modified"
+    own = [r.reason for r in report.rejected if r.source == source]  # the feed's, not an entry's
+    if own:
+        return own[0] == NO_ENTRIES, own[0]  # an empty feed was read; any other reason: it was not
+    counts = [(len(report.added), "new"), (len(report.replaced), "changed"), (len(report.unchanged), "unchanged"),
+              (len(report.duplicates), "duplicate"), (len(report.rejected), "rejected")]
+    return True, ", ".join(f"{n} {label}" for n, label in counts if n) or NO_ENTRIES
+
+
+def poll_feed(feed: str, settings: Settings, store: Store, embedder: Embedder, state: FeedState | None = None,
+              progress: Progress | None = None, fallback_date: dt.date | None = None) -> IngestReport:
+    """Ingest a feed and record the poll in the store's feed list: a feed that was read joins the list; its
+    validators are kept, so the next poll, in this process or another, is a conditional GET. Without a state,
+    the one the list remembers."""
+    path, key = registry_path(settings), feed_key_of(feed)
+    if state is None:
+        state = state_of(load_feeds(path).get(key))
+    report = ingest_feed(feed, settings, store, embedder, progress, fallback_date, state)
+    read, status = poll_status(report, feed_source(feed))
+    update_feeds(path, lambda feeds: record_poll(feeds, key, now=utc_now(), read=read, status=status, title=state.title,
+                                                 etag=state.etag, last_modified=state.last_modified))
+    return report
+
+
+def state_of(record: FeedRecord | None) -> FeedState:
+    """A follower's memory, picked up from the feed list (a new follower of a listed feed GETs conditionally)."""
+    if record is None:
+        return FeedState()
+    return FeedState(etag=record.etag, last_modified=record.last_modified, title=record.title)
+
+
 def follow(feed: str, settings: Settings, store: Store, embedder: Embedder, interval_s: float = DEFAULT_INTERVAL_S,
            polls: int | None = None, fallback_date: dt.date | None = None,
            sleep: Callable[[float], None] = time.sleep) -> Iterator[IngestReport]:
-    """Poll a feed every interval_s seconds (forever, or `polls` times), yielding each poll's report."""
-    state = FeedState()
+    """Poll a feed every interval_s seconds (forever, or `polls` times), recording each poll in the feed list,
+    yielding each poll's report."""
+    state = state_of(load_feeds(registry_path(settings)).get(feed_key_of(feed)))
     done = 0
     while polls is None or done < polls:
         if done:
             sleep(interval_s)
-        yield ingest_feed(feed, settings, store, embedder, fallback_date=fallback_date, state=state)
+        yield poll_feed(feed, settings, store, embedder, state, fallback_date=fallback_date)
         done += 1

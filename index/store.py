@@ -146,6 +146,14 @@ class Store:
                            if field == "source_key" or not m.get("source_key"))
         return out
 
+    def count_by_source(self, keys: Sequence[str]) -> dict[str, int]:
+        """How many articles the store holds from each of these sources (files, URLs, feeds), by source_key."""
+        counts = dict.fromkeys(keys, 0)
+        for batch in _batches(list(counts), 500):
+            for meta in self.articles.get(where={"source_key": {"$in": batch}}, include=["metadatas"])["metadatas"]:
+                counts[meta["source_key"]] += 1
+        return counts
+
     def all_articles(self) -> dict[str, dict[str, Any]]:
         got = self.articles.get(include=["metadatas"])
         return dict(zip(got["ids"], got["metadatas"]))

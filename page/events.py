@@ -202,6 +202,52 @@ class Page:
         report.rejected[:0] = rejected
         return render.report_markdown(report_rows(report), report.summary()), self.stats()
 
+    def add_feed(self, url: str, progress: Callable[..., Any] | None = None) -> tuple[str, str, str]:
+        """Read a pasted RSS/Atom feed URL now (http(s) only, fetched within the same limits as a page: never a
+        file or an internal address of the server), list it when it was read, and return (per-entry report,
+        store stats, feed list)."""
+        from index.feedlist import FeedListError
+        from index.feeds import poll_feed
+        from index.fetch import FetchError, check_url
+
+        url = (url or "").strip()
+        try:
+            if not url:
+                raise FetchError("paste the address of an RSS or Atom feed first")
+            if len(url.split()) > 1:
+                raise FetchError("one feed address at a time")
+            check_url(url)
+        except FetchError as exc:
+            return f"**{render.md_escape(_sentence(str(exc)))}**", self.stats(), self.feeds()
+        assistant = self.pool.default()
+        with self._ingest_lock:
+            try:
+                report = poll_feed(url, self.settings, assistant.store, assistant.embedder,
+                                   progress=embedding_progress(progress))
+            except FeedListError as exc:
+                return f"**{render.md_escape(str(exc))}**", self.stats(), self.feeds()
+        summary = "\n\n".join([*(render.md_escape(n) for n in report.notices), report.summary()])
+        return render.report_markdown(report_rows(report), summary), self.stats(), self.feeds()
+
+    def feeds(self) -> str:
+        """The store's feed list as a table (or why it cannot be read)."""
+        from index.feedlist import FeedListError, load_feeds, registry_path
+
+        try:
+            listed = load_feeds(registry_path(self.settings))
+        except FeedListError as exc:
+            return f"**{render.md_escape(str(exc))}**"
+        counts = self.pool.default().store.count_by_source(list(listed)) if listed else {}
+        return render.feeds_markdown(list(listed.values()), counts)
+
+
+def embedding_progress(progress: Callable[..., Any] | None) -> Callable[[int, int], None]:
+    """An ingest progress callback that moves the page's progress bar."""
+    def update(done: int, total: int) -> None:
+        if progress is not None and total:
+            progress(done / total, desc=f"embedding passages {done}/{total}")
+    return update
+
 
 def report_rows(report: Any) -> list[tuple[str, str, str]]:
     """(file, outcome, detail) per article or rejection, under the names the files were uploaded with."""

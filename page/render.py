@@ -9,8 +9,9 @@ import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Iterable, Literal, Mapping, Sequence
 
+from index.feedlist import FeedRecord, when
 from index.settings import Settings
 from qa.results import Answer, Citation
 
@@ -161,6 +162,17 @@ def stats_markdown(articles: int, chunks: int, first_date: str | None, last_date
         return "**The store is empty.** Add articles below to start."
     span = f", dated **{first_date}** to **{last_date}**" if first_date else ""
     return f"**{articles}** articles, **{chunks}** passages{span}"
+
+
+def feeds_markdown(feeds: Sequence[FeedRecord], articles: Mapping[str, int]) -> str:
+    """The feed list as a table: feed (title and URL), when it was last read, what its last poll did, articles.
+    Titles and statuses come from the feeds' servers: escaped."""
+    if not feeds:
+        return "*No feeds yet: paste a feed's address above and it is listed here.*"
+    rows = [f"| {'**' + md_escape(f.title) + '** · ' if f.title else ''}{md_escape(f.url)} | {when(f.last_read)} "
+            f"| {md_escape(_plain(f.last_status))} | {articles.get(f.url, 0)} |"
+            for f in sorted(feeds, key=lambda f: f.added)]
+    return "\n".join(["| Feed | Last read | Last poll | Articles |", "|---|---|---|---|", *rows])
 
 
 def report_markdown(rows: Sequence[tuple[str, str, str]], summary: str) -> str:

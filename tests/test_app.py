@@ -367,6 +367,35 @@ def test_adding_nothing_asks_for_files(fresh_page):
     assert stats == "**The store is empty.** Add articles below to start."
 
 
+def test_the_feed_endpoint_is_named_and_public(tmp_path):
+    names = {fn.api_name: fn for fn in app.build_app(Settings(store_dir=tmp_path / "s")).fns.values()}
+    assert names["add_feed"].api_visibility == "public"
+
+
+@pytest.mark.parametrize("url, said", [
+    ("", "**Paste the address of an RSS or Atom feed first.**"),
+    ("/etc/passwd", "**Refused scheme '(none):' (only http and https are fetched).**"),
+    ("https://a.example.org/rss https://b.example.org/rss", "**One feed address at a time.**"),
+    ("http://127.0.0.1:9/rss.xml", "- **rejected** `http://127.0.0.1:9/rss.xml` — refused: 127.0.0.1 is a private "
+                                   "or loopback address (127.0.0.1); set NEWSQA\\_ALLOW\\_PRIVATE\\_URLS=true"),
+])
+def test_a_feed_url_that_is_empty_not_http_or_private_is_refused_and_not_listed(fresh_page, url, said):
+    report, _, feeds = fresh_page.add_feed(url)
+    assert report.startswith(said)
+    assert feeds == "*No feeds yet: paste a feed's address above and it is listed here.*"
+
+
+def test_the_feed_table_shows_what_feeds_say_as_text():
+    from index.feedlist import FeedRecord
+
+    hostile = FeedRecord(url="https://x.example.org/feed", title="<img src=x onerror=alert(1)> | *big*",
+                         added="2026-12-01T10:00:00+00:00", last_read="2026-12-01T10:05:00+00:00",
+                         last_status="HTTP 500 `oops` | down")
+    table = render.feeds_markdown([hostile], {"https://x.example.org/feed": 3})
+    assert table.splitlines()[2] == (r"| **\<img src=x onerror=alert(1)\> \| \*big\*** · https://x.example.org/feed "
+                                     r"| 2026-12-01 10:05 UTC | HTTP 500 'oops' \| down | 3 |")
+
+
 # --- exposure and the command line ------------------------------------------------------------------------
 
 def test_the_page_binds_loopback_by_default_with_the_upload_limit():

@@ -6,6 +6,7 @@ so uploads here never change what other tests see. Screenshots go to test-output
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
@@ -37,7 +38,9 @@ def served(tmp_path_factory, embedder):
     from index.store import open_store
     from qa.assistant import Assistant
 
-    settings = Settings(store_dir=tmp_path_factory.mktemp("served") / "store", port=free_port(), max_upload_mb=1)
+    # private URLs allowed: the feed test serves its feed from 127.0.0.1
+    settings = Settings(store_dir=tmp_path_factory.mktemp("served") / "store", port=free_port(), max_upload_mb=1,
+                        allow_private_urls=True)
     store = open_store(settings)
     ingest([SEEDS], settings, store, embedder)
     assistant = Assistant.from_settings(settings, store, embedder)
@@ -180,6 +183,43 @@ def test_an_upload_over_the_size_limit_is_refused_by_the_server(served):
                       files={"files": ("huge.txt", b"date: 2023-06-01\n\n" + b"x" * 1_100_000, "text/plain")})
     assert sent.status_code == 413 and "huge.txt" not in sent.text
     assert not (settings.store_dir / "uploads" / "huge.txt").exists()
+
+
+def test_a_feed_added_on_the_page_is_reported_by_entry_and_listed_with_when_it_was_read(page, local_site):
+    from tests.test_feeds import HTML, RSS, WEB, feed_bytes
+
+    feed = local_site.url + "/feed"
+    local_site.routes["/feed"] = (200, RSS, feed_bytes(local_site.url))
+    local_site.routes["/bridge"] = (200, HTML, (WEB / "harbour-bridge.html").read_bytes())
+    page.locator("#add-articles").get_by_text("Add articles").first.click()
+    page.locator("#feed-url").get_by_role("textbox").fill(feed)
+    page.locator("#add-feed").click()
+    report = page.locator("#ingest-report")
+    report.get_by_text("Harbour bridge reopens").first.wait_for(timeout=WAIT_MS)
+    assert "2023-05-02 · Ferry timetable changes for the summer" in report.inner_text()
+    assert "2 added, 0 replaced" in report.inner_text()
+    feeds = page.locator("#feeds")
+    feeds.get_by_text("Northport Gazette: Local").wait_for(timeout=WAIT_MS)
+    row = feeds.locator("tr", has_text=feed)
+    cells = [c.inner_text().strip() for c in row.locator("td").all()]
+    assert re.fullmatch(r"20\d\d-\d\d-\d\d \d\d:\d\d UTC", cells[1]), cells
+    assert cells[2:] == ["2 new", "2"]
+    assert page.locator("#feed-url").get_by_role("textbox").input_value() == ""
+    page.screenshot(path=str(OUTPUT / "chat-page-feed-added.png"), full_page=True)
+
+    page.reload()  # the list is the store's, not the tab's
+    page.locator("#add-articles").get_by_text("Add articles").first.click()
+    page.locator("#feeds").get_by_text(feed).wait_for(timeout=WAIT_MS)
+    assert page.outside == []
+
+
+def test_the_page_reads_only_http_feeds(served):
+    from gradio_client import Client
+
+    url, settings = served
+    report, _, feeds = Client(url, verbose=False).predict("file:///etc/passwd", api_name="/add_feed")
+    assert report == "**Refused scheme 'file:' (only http and https are fetched).**"
+    assert "/etc/passwd" not in feeds
 
 
 def test_the_readme_run_command_seeds_an_empty_store_and_serves_answers(tmp_path):

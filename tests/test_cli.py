@@ -115,3 +115,37 @@ def test_web_pages_urls_and_feeds_from_the_command_line(tmp_path, local_site):
     first, second = followed.stdout.split(f" {local_site.url}/feed\n")[1:]
     assert "1 added, 0 replaced, 0 unchanged, 1 duplicate" in first  # the bridge's page is in the store already
     assert "not modified since the last poll" in second and "0 chunks written" in second
+
+
+@pytest.mark.slow
+def test_feeds_are_listed_followed_from_the_list_and_unlisted_when_removed(tmp_path, local_site):
+    """--feed lists a feed; --feeds shows it; --follow alone polls every listed feed, sending the validators the
+    last run saved; --remove drops its articles and its place in the list."""
+    web = ROOT / "tests" / "fixtures" / "web"
+    feed_url = local_site.url + "/feed"
+    store = tmp_path / "store"
+    allow = {"NEWSQA_ALLOW_PRIVATE_URLS": "true"}
+    nothing = run("index", "--follow", store=store)
+    assert nothing.returncode == 2 and "error: no feeds to follow: add one with --feed URL" in nothing.stderr
+    feed = (web / "feed-rss.xml").read_text().replace("PAGE_URL", local_site.url + "/bridge")
+    local_site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml", "ETag": '"7"'}, feed.encode())
+    local_site.routes["/bridge"] = (200, {"Content-Type": "text/html"}, (web / "harbour-bridge.html").read_bytes())
+    added = run("index", "--feed", feed_url, store=store, **allow)
+    assert added.returncode == 0 and "2 added" in added.stdout, added.stdout + added.stderr
+
+    listed = run("index", "--feeds", store=store)
+    assert listed.returncode == 0, listed.stderr
+    head, detail = listed.stdout.splitlines()[:2]
+    assert head == f"{feed_url}  (Northport Gazette: Local)"
+    assert detail.startswith("    2 articles · last read 20") and " UTC · last poll: 2 new · added 20" in detail
+
+    followed = run("index", "--follow", "--polls", "1", store=store, **allow)  # a new process: validators from the list
+    assert followed.returncode == 0, followed.stderr
+    assert f" {feed_url}\n" in followed.stdout and "not modified since the last poll" in followed.stdout
+    assert local_site.requests[-1][0] == "/feed" and local_site.requests[-1][1]["If-None-Match"] == '"7"'
+    assert "last poll: not modified" in run("index", "--feeds", store=store).stdout
+
+    removed = run("index", "--remove", feed_url, store=store)
+    assert f"unlisted   feed {feed_url}" in removed.stdout and "store " in removed.stdout
+    assert "0 articles" in removed.stdout
+    assert "no feeds listed: add one with --feed URL" in run("index", "--feeds", store=store).stdout

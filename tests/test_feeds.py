@@ -127,3 +127,81 @@ def test_an_atom_entry_keeps_the_day_written_in_its_own_zone():
     assert entry.published == dt.date(2023, 5, 2)  # not May 1 (UTC), not May 4 (updated)
     assert entry.link == "https://gazette.example.org/late-session" and entry.author == "Maria Okafor"
     assert entry.content == "" and entry.summary == "The council sat past midnight."  # a teaser: its page is read
+
+
+def listed_feeds(settings):
+    from index.feedlist import load_feeds, registry_path
+
+    return load_feeds(registry_path(settings))
+
+
+def test_a_restarted_follower_sends_the_saved_validators_and_embeds_nothing(local_site, web_store):
+    settings, store, embedder = web_store
+    feed = local_site.url + "/feed"
+    local_site.routes["/feed"] = (200, {**RSS, "ETag": '"v1"'}, feed_bytes(local_site.url))
+    local_site.routes["/bridge"] = (200, HTML, (WEB / "harbour-bridge.html").read_bytes())
+    [first] = follow(feed, settings, store, embedder, polls=1)
+    assert len(first.added) == 2
+    record = listed_feeds(settings)[feed]
+    assert (record.title, record.etag, record.last_status) == ("Northport Gazette: Local", '"v1"', "2 new")
+    assert record.added == record.last_read != ""
+
+    [again] = follow(feed, settings, store, embedder, polls=1)  # a new follower: nothing in memory from the first
+    assert local_site.requests[-1][0] == "/feed" and local_site.requests[-1][1]["If-None-Match"] == '"v1"'
+    assert again.notices == [f"{feed}: not modified since the last poll"] and again.chunks_embedded == 0
+    assert store.stats().articles == 2
+    after = listed_feeds(settings)[feed]
+    assert after.last_status == "not modified" and after.last_read >= record.last_read
+    assert after.title == "Northport Gazette: Local" and after.added == record.added
+
+
+def test_a_poll_with_a_rejected_entry_keeps_no_validators_so_the_entry_is_tried_again(local_site, web_store):
+    settings, store, embedder = web_store
+    feed = local_site.url + "/feed"
+    local_site.routes["/feed"] = (200, {**RSS, "ETag": '"v1"'}, feed_bytes(local_site.url))  # /bridge: 404
+    [first] = follow(feed, settings, store, embedder, polls=1)
+    assert len(first.rejected) == 1
+    record = listed_feeds(settings)[feed]
+    assert record.etag == "" and record.last_status == "1 new, 1 rejected"
+    local_site.routes["/bridge"] = (200, HTML, (WEB / "harbour-bridge.html").read_bytes())
+    [second] = follow(feed, settings, store, embedder, polls=1)
+    feed_request, page_request = local_site.requests[-2:]
+    assert feed_request[0] == "/feed" and "If-None-Match" not in feed_request[1]  # read whole, not "not modified"
+    assert page_request[0] == "/bridge"
+    assert [a.title for a in second.added] == ["Harbour bridge reopens after three months of repairs"]
+    assert listed_feeds(settings)[feed].etag == '"v1"'
+
+
+def test_a_feed_that_cannot_be_read_is_not_listed_but_a_listed_one_shows_why(local_site, web_store):
+    from index.feeds import poll_feed
+
+    settings, store, embedder = web_store
+    feed = local_site.url + "/feed"
+    report = poll_feed(feed, settings, store, embedder)  # nothing served yet: 404
+    assert report.rejected[0].reason == "HTTP 404 Not Found" and listed_feeds(settings) == {}
+    local_site.routes["/feed"] = (200, RSS, feed_bytes(local_site.url))
+    local_site.routes["/bridge"] = (200, HTML, (WEB / "harbour-bridge.html").read_bytes())
+    poll_feed(feed, settings, store, embedder)
+    read_at = listed_feeds(settings)[feed].last_read
+    local_site.routes["/feed"] = (200, HTML, (WEB / "harbour-bridge.html").read_bytes())  # the feed became a page
+    poll_feed(feed, settings, store, embedder)
+    record = listed_feeds(settings)[feed]
+    assert record.last_status.startswith("not an RSS or Atom feed") and record.last_read == read_at
+
+
+@pytest.mark.parametrize("counts, notices, rejected, expected", [
+    ({"added": 12, "unchanged": 30}, [], [], (True, "12 new, 30 unchanged")),
+    ({"replaced": 1}, [], [("F entry 3 (x)", "HTTP 404 Not Found")], (True, "1 changed, 1 rejected")),
+    ({}, ["F: not modified since the last poll"], [], (True, "not modified")),
+    ({}, [], [("F", "timed out after 20 s (NEWSQA_FETCH_TIMEOUT_S)")],
+     (False, "timed out after 20 s (NEWSQA_FETCH_TIMEOUT_S)")),
+    ({}, [], [("F", "the feed has no entries")], (True, "the feed has no entries")),
+])
+def test_poll_status_says_what_a_poll_did_in_a_few_words(counts, notices, rejected, expected):
+    from index.articles import Rejection
+    from index.feeds import poll_status
+    from index.ingest import IngestReport
+
+    report = IngestReport(notices=notices, rejected=[Rejection(s, r) for s, r in rejected],
+                          **{k: [object()] * n for k, n in counts.items()})
+    assert poll_status(report, "F") == expected
