@@ -16,6 +16,7 @@ import numpy as np
 
 from index.articles import SourceFile
 from index.chunking import Chunk, chunk_id
+from index.errors import StoreError
 from index.lexical import LexicalIndex
 from index.settings import Settings, offline_environment
 from index.vectors import DateSortedVectors, load_saved, refresh, save
@@ -23,10 +24,6 @@ from index.vectors import DateSortedVectors, load_saved, refresh, save
 log = logging.getLogger(__name__)
 MANIFEST_SUFFIX = "_articles"
 PAGE = 5000
-
-
-class StoreError(RuntimeError):
-    """The store cannot be opened or written; the message says where and what to do."""
 
 
 @dataclass(frozen=True)
@@ -296,23 +293,13 @@ def lexical_path(settings: Settings) -> Path:
     return settings.store_dir / f"keywords-{name}.sqlite3"
 
 
-def heartbeat(host: str, port: int, timeout_s: float) -> None:
-    """Chroma's HttpClient waits without a timeout, forever on a server that accepts and never answers: ask the
-    server's heartbeat first, bounded by timeout_s. (Later calls still have no timeout: a known limit.)"""
-    import httpx
-
-    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/api/v2/heartbeat"
-    try:
-        httpx.get(url, timeout=timeout_s).raise_for_status()
-    except httpx.TimeoutException:
-        raise TimeoutError(f"no answer within {timeout_s:g} s (NEWSQA_TIMEOUT_S)") from None
-
-
 def open_store(settings: Settings) -> Store:
     """The one place a store is chosen: a Chroma server when chroma_host is set, else a persistent folder."""
     offline_environment()
     import chromadb
     from chromadb.config import Settings as ChromaSettings
+
+    from index.server import connect
 
     store_dir = settings.store_dir
     try:
@@ -326,12 +313,11 @@ def open_store(settings: Settings) -> Store:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
-            heartbeat(settings.chroma_host, settings.chroma_port, settings.timeout_s)
-            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
-                                         settings=chroma_settings)
-            client.heartbeat()
+            client = connect(settings, chroma_settings)
         else:
             client = chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
+    except StoreError:
+        raise
     except Exception as exc:
         where = (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} is unreachable"
                  if settings.chroma_host else f"the store at {store_dir} cannot be opened")

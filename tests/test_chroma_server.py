@@ -1,6 +1,8 @@
 """Client/server mode against a real `chroma run` server on 127.0.0.1."""
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,10 +24,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
+def start_chroma(data: Path) -> tuple[subprocess.Popen, int]:
+    """A real `chroma run` on 127.0.0.1, answering on its port (or the test fails within 60 s)."""
     port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
     chroma = Path(sys.executable).parent / "chroma"
     proc = subprocess.Popen([str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -34,15 +35,24 @@ def chroma_server(tmp_path_factory):
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return proc, port
         except OSError:
             time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    yield port
+    proc.kill()
+    pytest.fail("chroma run did not start within 60 s")
+
+
+def stop_chroma(proc: subprocess.Popen) -> None:
+    os.kill(proc.pid, signal.SIGCONT)   # a stopped process ignores SIGTERM until continued
     proc.terminate()
     proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    proc, port = start_chroma(tmp_path_factory.mktemp("chroma-server"))
+    yield port
+    stop_chroma(proc)
 
 
 @pytest.mark.slow
@@ -92,3 +102,40 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError, match=r"the Chroma server at 127\.0\.0\.1:\d+ is unreachable"):
         open_store(settings)
     assert time.time() - started < 30
+
+
+def test_a_server_that_accepts_and_never_answers_fails_the_opening_within_the_timeout(tmp_path):
+    with socket.socket() as listener:   # the kernel accepts connections into the backlog; nothing ever answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        settings = Settings(store_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=listener.getsockname()[1],
+                            timeout_s=2)
+        started = time.monotonic()
+        with pytest.raises(StoreError, match=r"the Chroma server at 127\.0\.0\.1:\d+ is unreachable: no answer "
+                                             r"within 2 s \(NEWSQA_TIMEOUT_S\)"):
+            open_store(settings)
+    assert time.monotonic() - started < 2 + 2
+
+
+@pytest.mark.slow
+def test_a_server_that_stops_answering_later_fails_each_call_within_the_timeout(tmp_path, embedder):
+    """Opened while the server answered, then the server freezes (SIGSTOP): a question, a dated question and an
+    ingest each fail with the error naming the server and the variable, after the timeout and not forever."""
+    proc, port = start_chroma(tmp_path / "data")
+    try:
+        settings = Settings(store_dir=tmp_path / "local", chroma_host="127.0.0.1", chroma_port=port, timeout_s=3)
+        store = open_store(settings)
+        assistant = Assistant.from_settings(settings, store, embedder)
+        assert assistant.retrieve("Lachin corridor talks")[0] == []
+        os.kill(proc.pid, signal.SIGSTOP)
+        calls = {"retrieve": lambda: assistant.retrieve("Lachin corridor talks"),
+                 "dated answer": lambda: assistant.answer(CHECKPOINT_Q, as_of="2023-05-02"),
+                 "ingest": lambda: ingest([SEEDS], settings, store, embedder)}
+        for name, call in calls.items():
+            started = time.monotonic()
+            with pytest.raises(StoreError, match=rf"the Chroma server at 127\.0\.0\.1:{port} did not answer "
+                                                 r"within 3 s \(NEWSQA_TIMEOUT_S\)"):
+                call()
+            assert time.monotonic() - started < 3 + 2, name
+    finally:
+        stop_chroma(proc)
