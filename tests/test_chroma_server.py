@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -107,6 +108,20 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError, match=r"the Chroma server at 127\.0\.0\.1:\d+ is unreachable"):
         open_store(settings)
     assert time.time() - started < 30
+
+
+@pytest.mark.slow
+def test_a_reopened_store_catches_up_from_the_change_log_without_a_rebuild(chroma_server, tmp_path, embedder,
+                                                                           caplog):
+    settings = Settings(store_dir=tmp_path / "a", chroma_host="127.0.0.1", chroma_port=chroma_server,
+                        collection="reopen-test")
+    other_machine = settings.replace(store_dir=tmp_path / "b")
+    open_store(other_machine).close()   # it ran once, before the ingest: its keyword index follows the log since
+    ingest([SEEDS], settings, open_store(settings), embedder)
+    with caplog.at_level(logging.INFO, logger="index.store"):
+        store = open_store(other_machine)
+    assert "rebuilding" not in caplog.text
+    assert store.lexical.count() == store.chunks.count() > 0 and store.lexical.search("Arlington Virginia", 3)
 
 
 class AppProcess:
