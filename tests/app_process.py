@@ -1,9 +1,9 @@
 """A second app process for the client/server tests: opens the store its NEWSQA_* variables name, prints
 {"ready": true}, then answers one JSON request a line from stdin until stdin closes.
 
-Request {"q": QUESTION, "as_of"/"date_from"/"date_to": "YYYY-MM-DD"} -> {"keyword": [dates of the keyword index's
-own hits in that window, as it holds them], "dated": [dates of the passages retrieved within the window]}; a failure -> {"error":
-message}.
+Request {"q": QUESTION, "as_of"/"date_from"/"date_to": "YYYY-MM-DD"} -> {"keyword": [dates of the keyword
+index's own hits in that window, as it holds them], "dated": [dates of the passages retrieved within the window]};
+a failure -> {"error": message}.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def main() -> None:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            low, high = (request.get("date_from"), request.get("date_to") or request.get("as_of"))
-            hits = store.keyword_search(request["q"], 10, *(int(d.replace("-", "")) if d else None for d in (low, high)))
+            window = (request.get("date_from"), request.get("date_to") or request.get("as_of"))
+            hits = store.keyword_search(request["q"], 10, *(int(d.replace("-", "")) if d else None for d in window))
             dates = store.lexical.dates()
             passages, _ = assistant.retrieve(request["q"], as_of=request.get("as_of"),
                                              date_from=request.get("date_from"), date_to=request.get("date_to"))
