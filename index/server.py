@@ -7,6 +7,8 @@ any later call becomes one StoreError naming the server and the variable (`Guard
 """
 from __future__ import annotations
 
+import logging
+import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -14,6 +16,13 @@ import httpx
 
 from index.errors import StoreError
 from index.settings import Settings
+
+log = logging.getLogger(__name__)
+# chromadb 1.5.9's server fails a query that races the first write to a new collection ("Error creating hnsw
+# segment reader: Nothing found on disk", chroma-core/chroma#4212): 8 of 60 fresh collections queried during their
+# first upsert here, and each query asked again 0.2 s later answered. So such a call is asked once more.
+TRANSIENT = "Nothing found on disk"
+RETRY_AFTER_S = 0.2
 
 
 def server_name(settings: Settings) -> str:
@@ -33,8 +42,8 @@ def answered(server: str, timeout_s: float) -> Iterator[None]:
 
 
 class Guarded:
-    """A Chroma client or collection on a server whose calls fail as StoreError (see `answered`); collections it
-    returns are guarded too. Attributes that are not methods pass through."""
+    """A Chroma client or collection on a server whose calls fail as StoreError (see `answered`), and are asked
+    once more after a TRANSIENT error; collections it returns are guarded too. Other attributes pass through."""
 
     def __init__(self, target: Any, server: str, timeout_s: float) -> None:
         self._target, self._server, self._timeout_s = target, server, timeout_s
@@ -48,7 +57,14 @@ class Guarded:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             with answered(self._server, self._timeout_s):
-                result = method(*args, **kwargs)
+                try:
+                    result = method(*args, **kwargs)
+                except Exception as exc:
+                    if TRANSIENT not in str(exc):
+                        raise
+                    log.info("the Chroma server at %s: %s; asking again", self._server, exc)
+                    time.sleep(RETRY_AFTER_S)
+                    result = method(*args, **kwargs)
             return Guarded(result, self._server, self._timeout_s) if isinstance(result, Collection) else result
 
         return call

@@ -17,6 +17,7 @@ import pytest
 
 from index.ingest import ingest, remove
 from index.settings import Settings
+from index.server import Guarded
 from index.store import StoreError, open_store
 from qa.assistant import Assistant
 from tests.conftest import CHECKPOINT_Q, ROOT, SEEDS
@@ -232,3 +233,26 @@ def test_a_server_that_stops_answering_later_fails_each_call_within_the_timeout(
             assert time.monotonic() - started < 3 + 2, name
     finally:
         stop_chroma(proc)
+
+
+class FlakyCollection:
+    """Fails its first query as chromadb 1.5.9's server does when it races a new collection's first write."""
+
+    def __init__(self, error: str) -> None:
+        self.error, self.calls = error, 0
+
+    def query(self, **kwargs):
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError(self.error)
+        return {"ids": [["c1"]]}
+
+
+def test_a_query_racing_the_first_write_of_a_collection_is_asked_once_more():
+    flaky = FlakyCollection("Error executing plan: Internal error: Error creating hnsw segment reader: Nothing found "
+                            "on disk")
+    assert Guarded(flaky, "127.0.0.1:9", 3).query(n_results=1) == {"ids": [["c1"]]} and flaky.calls == 2
+    other = FlakyCollection("Collection [x] does not exist")
+    with pytest.raises(RuntimeError, match="does not exist"):
+        Guarded(other, "127.0.0.1:9", 3).query(n_results=1)
+    assert other.calls == 1
