@@ -1,7 +1,8 @@
 """A persistent, incremental BM25 keyword index (SQLite FTS5) beside the vector store.
 
 Chroma stays the source of truth; this is a derived index kept in step on every write and checked against
-Chroma's chunk count when opened, so a crash between the two writes is repaired instead of served stale.
+Chroma's chunk count when opened, so a crash between the two writes is repaired instead of served stale. With a
+shared Chroma server it also follows other processes' writes through the change log (index/sync.py).
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE INDEX IF NOT EXISTS chunks_date ON chunks(date_num);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(terms, tokenize='unicode61');
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, row);
+CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+Row = tuple[str, str, int, str]   # (chunk id, article id, date_num, text)
 MAX_QUERY_TERMS = 32
 
 
@@ -60,11 +63,23 @@ class LexicalIndex:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
-    def add(self, rows: Iterable[tuple[str, str, int, str]]) -> None:
+    def add(self, rows: Iterable[Row]) -> None:
         """Insert or replace (chunk id, article id, date_num, text) rows in one transaction."""
+        self.replace_articles([], rows)
+
+    def remove_articles(self, article_ids: Sequence[str]) -> None:
+        self.replace_articles(article_ids, [])
+
+    def replace_articles(self, article_ids: Sequence[str], rows: Iterable[Row]) -> None:
+        """Drop these articles' rows and insert `rows` in one transaction, so a search sees the old rows or the
+        new ones, never neither (how another process's rewrite of an article is taken in: index/sync.py)."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
+                for aid in article_ids:
+                    old = self._db.execute("SELECT rowid FROM chunks WHERE article_id=?", (aid,)).fetchall()
+                    self._db.executemany("DELETE FROM fts WHERE rowid=?", old)
+                    self._db.execute("DELETE FROM chunks WHERE article_id=?", (aid,))
                 for chunk_id, article_id, date_num, text in rows:
                     old = self._db.execute("SELECT rowid FROM chunks WHERE id=?", (chunk_id,)).fetchone()
                     if old:
@@ -81,21 +96,21 @@ class LexicalIndex:
             self._doc_count = None
             self._own_writes += 1
 
-    def remove_articles(self, article_ids: Sequence[str]) -> None:
+    def mark(self, name: str) -> int | None:
+        """A number kept with the index (how far it has followed a change log: index/sync.py), or None."""
         with self._lock:
-            self._db.execute("BEGIN")
-            for aid in article_ids:
-                rows = self._db.execute("SELECT rowid FROM chunks WHERE article_id=?", (aid,)).fetchall()
-                self._db.executemany("DELETE FROM fts WHERE rowid=?", rows)
-                self._db.execute("DELETE FROM chunks WHERE article_id=?", (aid,))
-            self._db.execute("COMMIT")
-            self._doc_count = None
-            self._own_writes += 1
+            row = self._db.execute("SELECT value FROM marks WHERE name=?", (name,)).fetchone()
+            return row[0] if row else None
+
+    def set_mark(self, name: str, value: int) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO marks(name, value) VALUES (?,?)", (name, value))
 
     def clear(self) -> None:
         with self._lock:
             self._db.execute("DELETE FROM fts")
             self._db.execute("DELETE FROM chunks")
+            self._db.execute("DELETE FROM marks")
             self._doc_count = None
             self._own_writes += 1
 

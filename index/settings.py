@@ -32,6 +32,8 @@ class Settings:
     collection: str = _doc("Chroma collection name (3-512 characters).", default="news")
     chroma_host: str = _doc("Chroma server host; empty uses the embedded store in store_dir.", default="")
     chroma_port: int = _doc("Chroma server port (with chroma_host).", default=8000)
+    sync_interval_s: float = _doc("With chroma_host: seconds between checks for what other processes wrote.",
+                                  default=2.0)
     cache_dir: Path = _doc("Folder for downloaded/assembled models and exports (outside git).",
                            default=Path(os.path.expanduser("~/.cache/newsqa")))
     # indexing
@@ -134,6 +136,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}INGEST_BATCH must be at least 1, got {self.ingest_batch}")
         if self.fetch_timeout_s <= 0:
             raise SettingsError(f"{PREFIX}FETCH_TIMEOUT_S must be above 0, got {self.fetch_timeout_s}")
+        if self.sync_interval_s < 0:
+            raise SettingsError(f"{PREFIX}SYNC_INTERVAL_S must be 0 or more, got {self.sync_interval_s}")
         if self.top_k < 1:
             raise SettingsError(f"{PREFIX}TOP_K must be at least 1, got {self.top_k}")
 

@@ -1,7 +1,8 @@
 """The Chroma store (embedded or client/server): chunks with vectors, an article manifest, and the BM25 index.
 
-Write order per article is chunks -> keyword index -> manifest entry. The manifest entry is the commit
-point: an article without one is re-ingested in full next time, its leftovers deleted first.
+Write order per article is chunks -> keyword index -> change log -> manifest entry. The manifest entry is the
+commit point: an article without one is re-ingested in full next time, its leftovers deleted first. The change log
+entry tells other processes sharing a Chroma server to re-read the article (index/sync.py).
 """
 from __future__ import annotations
 
@@ -16,17 +17,15 @@ import numpy as np
 
 from index.articles import SourceFile
 from index.chunking import Chunk, chunk_id
-from index.lexical import LexicalIndex
+from index.errors import StoreError
+from index.lexical import LexicalIndex, Row
 from index.settings import Settings, offline_environment
+from index.sync import CHANGES_SUFFIX, ChangeLog, Follower, now_ms
 from index.vectors import DateSortedVectors, load_saved, refresh, save
 
 log = logging.getLogger(__name__)
 MANIFEST_SUFFIX = "_articles"
 PAGE = 5000
-
-
-class StoreError(RuntimeError):
-    """The store cannot be opened or written; the message says where and what to do."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +86,8 @@ class Store:
                                                           embedding_function=None)
             self.articles = client.get_or_create_collection(settings.collection + MANIFEST_SUFFIX,
                                                             embedding_function=None)
+            self.changes = ChangeLog(client.get_or_create_collection(settings.collection + CHANGES_SUFFIX,
+                                                                     embedding_function=None))
         except Exception as exc:  # chromadb raises many types; the user needs one clear line
             raise StoreError(f"cannot open the Chroma collection {settings.collection!r}: {exc}") from exc
         built_with = (self.chunks.metadata or {}).get("embed_model")
@@ -104,6 +105,10 @@ class Store:
         self._vectors: tuple[Any, DateSortedVectors] | None = None
         self._vectors_file = lexical_path.with_name(lexical_path.stem.replace("keywords-", "vectors-", 1) + ".json")
         self._vectors_lock = threading.Lock()
+        # other processes write to a server too: follow its change log. An embedded store's keyword index is
+        # shared on disk by every process using the folder, so it needs no log reading (the log is still written)
+        self._follower = Follower(self.changes, self.lexical, self._keyword_rows, settings.sync_interval_s) \
+            if settings.chroma_host else None
         self.sync_lexical()
 
     # --- writing ------------------------------------------------------------------------------------------
@@ -170,6 +175,7 @@ class Store:
                                documents=got["documents"][start:end], metadatas=metas[start:end])
         self.lexical.add((cid, new_id, m["date_num"], f"{m.get('title', '')}\n{doc}")
                          for cid, doc, m in zip(ids, got["documents"], metas))
+        self._changed([new_id])
         entry = self.manifest([old_id]).get(old_id)
         if entry is not None:
             self.commit_articles({new_id: {**entry, **manifest_extra}})
@@ -181,6 +187,7 @@ class Store:
             self.chunks.upsert(ids=[c.id for c in part], embeddings=[list(v) for v in vectors[start:start + len(part)]],
                                documents=[c.text for c in part], metadatas=[c.metadata() for c in part])
         self.lexical.add((c.id, c.article_id, c.date_num, f"{c.title}\n{c.text}") for c in chunks)
+        self._changed([c.article_id for c in chunks])
 
     def commit_articles(self, entries: dict[str, dict[str, Any]]) -> None:
         """Record articles as fully stored (the commit point of an ingest)."""
@@ -197,20 +204,44 @@ class Store:
                 self.chunks.delete(ids=part)
             removed += len(got["ids"])
             self.lexical.remove_articles(batch)
+            if got["ids"]:
+                self._changed(batch)
             self.articles.delete(ids=batch)
         return removed
 
+    def _changed(self, article_ids: Sequence[str]) -> None:
+        """Log that these articles' chunks changed, after the change, for the other processes (index/sync.py)."""
+        logged = self.changes.record(article_ids)
+        if self._follower is not None:
+            self._follower.taken_in(logged)
+
     def sync_lexical(self) -> None:
-        """Rebuild the keyword index from Chroma when the two disagree (a crash, a shared server)."""
+        """At open: take in the change log since this keyword index last followed it (server mode), then rebuild
+        the index from Chroma if the two still disagree (a crash, a log entry missed, a first open)."""
+        started = now_ms()
+        follower = self._follower
+        if follower is not None:
+            follower.follow(force=True)
         stored = self.chunks.count()
-        if self.lexical.count() == stored:
-            return
-        log.info("rebuilding the keyword index from %d stored chunks", stored)
-        self.lexical.clear()
-        for offset in range(0, stored, PAGE):
-            got = self.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-            self.lexical.add((cid, m["article_id"], m["date_num"], f"{m.get('title', '')}\n{doc}")
-                             for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"]))
+        rebuild = self.lexical.count() != stored
+        if rebuild:
+            log.info("rebuilding the keyword index from %d stored chunks", stored)
+            self.lexical.clear()
+            for offset in range(0, stored, PAGE):
+                got = self.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+                self.lexical.add(keyword_rows(got))
+        if follower is not None and (rebuild or follower.position is None):
+            follower.start(started)   # what was written before `started` is in the index; later writes are logged
+
+    def catch_up(self) -> None:
+        """Take in what other processes wrote to the server, when the last check is older than sync_interval_s:
+        called before each search, so it costs one small call at most every few seconds (none when embedded)."""
+        if self._follower is not None:
+            self._follower.follow()
+
+    def _keyword_rows(self, article_ids: list[str]) -> list[Row]:
+        return keyword_rows(self.chunks.get(where={"article_id": {"$in": article_ids}},
+                                            include=["documents", "metadatas"]))
 
     # --- reading ------------------------------------------------------------------------------------------
     def vector_search(self, vector: Sequence[float], limit: int, date_min: int | None = None,
@@ -219,6 +250,7 @@ class Store:
         are fetched afterwards with get_chunks, in one round trip with the keyword hits."""
         if limit <= 0:  # (an empty collection answers with empty lists; counting first cost a round trip a query)
             return []
+        self.catch_up()
         if (date_min or date_max) and self.settings.date_vectors:
             first, last = self.lexical.date_range()
             if first is not None and ((date_min and date_min > first) or (date_max and date_max < last)):
@@ -231,6 +263,12 @@ class Store:
         got = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=limit,
                                 where=date_where(date_min, date_max), include=["distances"])
         return [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0])]
+
+    def keyword_search(self, question: str, limit: int, date_min: int | None = None,
+                       date_max: int | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the chunks sharing terms with the question, dated within the range."""
+        self.catch_up()
+        return self.lexical.search(question, limit, date_min, date_max)
 
     def date_vectors(self) -> DateSortedVectors:
         """The date-sorted copy of the stored vectors, reloaded from Chroma after any write to the store."""
@@ -292,6 +330,12 @@ class Store:
         self.lexical.close()
 
 
+def keyword_rows(got: dict[str, Any]) -> list[Row]:
+    """Keyword index rows of chunks as Chroma's get returns them (ids, documents, metadatas)."""
+    return [(cid, m["article_id"], m["date_num"], f"{m.get('title', '')}\n{doc}")
+            for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+
 def _batches(items: list, size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -304,23 +348,13 @@ def lexical_path(settings: Settings) -> Path:
     return settings.store_dir / f"keywords-{name}.sqlite3"
 
 
-def heartbeat(host: str, port: int, timeout_s: float) -> None:
-    """Chroma's HttpClient waits without a timeout, forever on a server that accepts and never answers: ask the
-    server's heartbeat first, bounded by timeout_s. (Later calls still have no timeout: a known limit.)"""
-    import httpx
-
-    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/api/v2/heartbeat"
-    try:
-        httpx.get(url, timeout=timeout_s).raise_for_status()
-    except httpx.TimeoutException:
-        raise TimeoutError(f"no answer within {timeout_s:g} s (NEWSQA_TIMEOUT_S)") from None
-
-
 def open_store(settings: Settings) -> Store:
     """The one place a store is chosen: a Chroma server when chroma_host is set, else a persistent folder."""
     offline_environment()
     import chromadb
     from chromadb.config import Settings as ChromaSettings
+
+    from index.server import connect
 
     store_dir = settings.store_dir
     try:
@@ -334,12 +368,11 @@ def open_store(settings: Settings) -> Store:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
-            heartbeat(settings.chroma_host, settings.chroma_port, settings.timeout_s)
-            client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
-                                         settings=chroma_settings)
-            client.heartbeat()
+            client = connect(settings, chroma_settings)
         else:
             client = chromadb.PersistentClient(path=str(store_dir), settings=chroma_settings)
+    except StoreError:
+        raise
     except Exception as exc:
         where = (f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} is unreachable"
                  if settings.chroma_host else f"the store at {store_dir} cannot be opened")

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from index.errors import StoreError
 from index.settings import Settings
 from qa.assistant import Assistant, QuestionError, clean_question
 from qa.conversation import turns
@@ -130,7 +131,12 @@ class Page:
         except QuestionError as exc:
             messages[-1] = {"role": "assistant", "content": f"**{_sentence(str(exc))}**"}
             yield messages, "", render.EMPTY_SOURCES, [], ""
-        except Exception as exc:  # a backend or store failure: say so, keep the page usable
+        except StoreError as exc:  # e.g. a Chroma server that stopped answering: another backend would not help
+            log.warning("answering failed in the store: %s", exc)
+            messages[-1] = {"role": "assistant", "content": f"**The store failed:** {render.md_escape(str(exc))}\n\n"
+                            "Nothing was answered. Ask again in a moment."}
+            yield messages, "", render.EMPTY_SOURCES, [], "The last question failed; the page still works."
+        except Exception as exc:  # a backend failure: say so, keep the page usable
             reason = redact(str(exc) or type(exc).__name__, extra=self._secrets())
             log.warning("answering failed with backend %r: %s", backend, reason)
             messages[-1] = {"role": "assistant", "content":
@@ -158,6 +164,8 @@ class Page:
             result = self.pool.get(backend).answer(cleaned, top_k=int(top_k) if top_k else None, **dates)
         except (QuestionError, ValueError) as exc:
             raise gr.Error(_sentence(str(exc))) from None
+        except StoreError as exc:
+            raise gr.Error(f"the store failed: {exc}") from None
         except Exception as exc:
             raise gr.Error(f"the answer backend failed: {redact(str(exc), extra=self._secrets())}") from None
         return answer_record(result)

@@ -64,7 +64,7 @@ class HybridRetriever:
         query = self._encode(question)
         rankings = {"vector": [cid for cid, _ in self.store.vector_search(query, fetch, date_min, date_max)]}
         if self.settings.hybrid:
-            rankings["bm25"] = [cid for cid, _ in self.store.lexical.search(question, fetch, date_min, date_max)]
+            rankings["bm25"] = [cid for cid, _ in self.store.keyword_search(question, fetch, date_min, date_max)]
         found = self.store.get_chunks(list(dict.fromkeys(rankings["vector"] + rankings.get("bm25", []))), query)
         rankings = {name: [cid for cid in ids if cid in found] for name, ids in rankings.items()}
         fused = reciprocal_rank_fusion(rankings, k=self.ranking.rrf_k)

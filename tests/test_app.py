@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 import app
+from index.errors import StoreError
 from index.settings import Settings
 from page import render
 from page.events import AssistantPool, Page, plain_history, redact
@@ -189,6 +190,33 @@ def test_a_backend_failure_is_shown_without_secrets_and_the_next_question_works(
     assert status == "The last question failed; the page still works."
     messages, *_ = final(page.ask(CHECKPOINT_Q, messages, backend="extractive"))
     assert "April 23" in messages[-2]["content"]
+
+
+class WithSilentStore(WithBrokenBackend):
+    """The seeded assistant, as if its Chroma server had stopped answering."""
+
+    def answer_stream(self, question, **kwargs):
+        raise StoreError("the Chroma server at 127.0.0.1:9 did not answer within 3 s (NEWSQA_TIMEOUT_S)")
+        yield
+
+    def answer(self, question, **kwargs):
+        return next(self.answer_stream(question))
+
+    def with_backend(self, name):
+        return self
+
+
+def test_a_store_failure_is_named_as_one_not_as_the_backend(seeded_settings, seeded_assistant):
+    import gradio as gr
+
+    page = Page(seeded_settings, AssistantPool(seeded_settings, WithSilentStore(seeded_assistant)))
+    messages, *_, status = final(page.ask(CHECKPOINT_Q, []))
+    assert messages[-1]["content"].startswith("**The store failed:** the Chroma server at 127.0.0.1:9 did not "
+                                              "answer within 3 s (NEWSQA\\_TIMEOUT\\_S)")
+    assert "another backend" not in messages[-1]["content"]
+    assert status == "The last question failed; the page still works."
+    with pytest.raises(gr.Error, match="the store failed: the Chroma server at 127.0.0.1:9 did not answer"):
+        page.answer_api(CHECKPOINT_Q)
 
 
 def test_an_unavailable_backend_is_reported_in_the_chat(page):
