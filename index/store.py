@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -18,42 +17,16 @@ import numpy as np
 from index.articles import SourceFile
 from index.chunking import Chunk, chunk_id
 from index.errors import StoreError
-from index.lexical import LexicalIndex, Row
+from index.lexical import LexicalIndex
+from index.manifest import IN_BATCH, MANIFEST_SUFFIX, Entry, Manifest, batches
 from index.settings import Settings, offline_environment
 from index.sync import CHANGES_SUFFIX, ChangeLog, Follower, now_ms
-from index.vectors import DateSortedVectors, load_saved, refresh, save
+from index.vector_index import DEFAULT_MAX_BATCH, ChromaVectorIndex, ChunkMeta, StoredChunk, date_where
+from index.vectors import DateSortedVectors, DateVectorCopy
 
+__all__ = ["ChunkMeta", "Store", "StoreError", "StoreStats", "StoredChunk", "date_where", "lexical_path",
+           "make_store", "open_store"]
 log = logging.getLogger(__name__)
-MANIFEST_SUFFIX = "_articles"
-PAGE = 5000
-
-
-@dataclass(frozen=True)
-class ChunkMeta:
-    """What the store keeps beside a chunk's text (Chunk.metadata() written, read back typed)."""
-
-    article_id: str
-    date: str            # ISO date of the article
-    title: str = ""
-    source: str = ""     # the shown name of the file it came from
-    url: str = ""
-    position: int = 0    # chunk number within the article (0: its lede)
-    start: int = 0       # character span in the article's text
-    end: int = 0
-
-    @classmethod
-    def read(cls, meta: dict[str, Any]) -> "ChunkMeta":
-        return cls(article_id=str(meta.get("article_id", "")), date=str(meta.get("date", "")),
-                   title=str(meta.get("title", "")), source=str(meta.get("source", "")), url=str(meta.get("url", "")),
-                   position=int(meta.get("position", 0)), start=int(meta.get("start", 0)), end=int(meta.get("end", 0)))
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    id: str
-    text: str
-    meta: ChunkMeta
-    similarity: float | None = None  # cosine similarity to the query, when it came from a vector search
 
 
 @dataclass(frozen=True)
@@ -64,52 +37,68 @@ class StoreStats:
     last_date: str | None
 
 
-def date_where(date_min: int | None, date_max: int | None) -> dict[str, Any] | None:
-    """A Chroma filter on the numeric date; None when the range is open on both ends."""
-    parts = []
-    if date_min:
-        parts.append({"date_num": {"$gte": date_min}})
-    if date_max:
-        parts.append({"date_num": {"$lte": date_max}})
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else {"$and": parts}
-
-
 class Store:
+    """The store as the rest of the code sees it, composed of its parts: `chunks` (the vector index), `lexical`
+    (the keyword index, with `changes` and a follower to keep it in step), `articles` (the manifest) and
+    `date_copy` (the date-sorted vectors). It owns the write order across them and the choice of search."""
+
     def __init__(self, client: Any, settings: Settings, lexical_path: Path) -> None:
         self.settings = settings
         self._client = client
         meta = {"hnsw:space": "cosine", "embed_model": settings.embed_model, "embed_backend": settings.embed_backend}
         try:
-            self.chunks = client.get_or_create_collection(settings.collection, metadata=meta,
-                                                          embedding_function=None)
-            self.articles = client.get_or_create_collection(settings.collection + MANIFEST_SUFFIX,
-                                                            embedding_function=None)
+            chunks = client.get_or_create_collection(settings.collection, metadata=meta, embedding_function=None)
+            articles = client.get_or_create_collection(settings.collection + MANIFEST_SUFFIX, embedding_function=None)
             self.changes = ChangeLog(client.get_or_create_collection(settings.collection + CHANGES_SUFFIX,
                                                                      embedding_function=None))
         except Exception as exc:  # chromadb raises many types; the user needs one clear line
             raise StoreError(f"cannot open the Chroma collection {settings.collection!r}: {exc}") from exc
-        built_with = (self.chunks.metadata or {}).get("embed_model")
+        built_with = (chunks.metadata or {}).get("embed_model")
         if built_with and built_with != settings.embed_model:
             raise StoreError(f"the store was built with the embedder {built_with!r}, but NEWSQA_EMBED_MODEL is "
                              f"{settings.embed_model!r}: use that model or a new NEWSQA_STORE_DIR")
         # the encoder that built the vectors; stores from before it was recorded were built by torch, then the default
-        self.encoder: str = (self.chunks.metadata or {}).get("embed_backend") or \
-            ("torch" if self.chunks.count() else settings.embed_backend)
+        self.encoder: str = (chunks.metadata or {}).get("embed_backend") or \
+            ("torch" if chunks.count() else settings.embed_backend)
         try:
             self.lexical = LexicalIndex(lexical_path)
         except Exception as exc:
             raise StoreError(f"cannot open the keyword index at {lexical_path}: {exc}") from exc
-        self._max_batch = getattr(client, "get_max_batch_size", lambda: 5000)() or 5000
-        self._vectors: tuple[Any, DateSortedVectors] | None = None
-        self._vectors_file = lexical_path.with_name(lexical_path.stem.replace("keywords-", "vectors-", 1) + ".json")
-        self._vectors_lock = threading.Lock()
+        max_batch = getattr(client, "get_max_batch_size", lambda: DEFAULT_MAX_BATCH)() or DEFAULT_MAX_BATCH
+        self.chunks = ChromaVectorIndex(chunks, max_batch)
+        self.articles = Manifest(articles)
+        vectors_file = lexical_path.with_name(lexical_path.stem.replace("keywords-", "vectors-", 1) + ".json")
+        self.date_copy = DateVectorCopy(vectors_file, self.encoder, self.lexical.generation, self.lexical.dates,
+                                        self.chunks.vectors)
         # other processes write to a server too: follow its change log. An embedded store's keyword index is
         # shared on disk by every process using the folder, so it needs no log reading (the log is still written)
-        self._follower = Follower(self.changes, self.lexical, self._keyword_rows, settings.sync_interval_s) \
+        self._follower = Follower(self.changes, self.lexical, self.chunks.keyword_rows, settings.sync_interval_s) \
             if settings.chroma_host else None
         self.sync_lexical()
+
+    # --- the manifest (index/manifest.py) ---------------------------------------------------------------------
+    def manifest(self, article_ids: Sequence[str]) -> dict[str, Entry]:
+        """Manifest entries (content hash, source, counts) of the given articles that are fully stored."""
+        return self.articles.entries(article_ids)
+
+    def articles_by_text(self, text_hashes: Sequence[str]) -> dict[str, Entry]:
+        """Stored articles whose text hash is among these (to skip the same story under another name)."""
+        return self.articles.by_text(text_hashes)
+
+    def articles_from_files(self, files: Sequence[SourceFile]) -> dict[str, Entry]:
+        """Manifest entries of the articles stored from these files (see Manifest.from_files)."""
+        return self.articles.from_files(files)
+
+    def count_by_source(self, keys: Sequence[str]) -> dict[str, int]:
+        """How many articles the store holds from each of these sources (files, URLs, feeds), by source_key."""
+        return self.articles.count_by_source(keys)
+
+    def all_articles(self) -> dict[str, Entry]:
+        return self.articles.all()
+
+    def commit_articles(self, entries: dict[str, Entry]) -> None:
+        """Record articles as fully stored (the commit point of an ingest)."""
+        self.articles.commit(entries)
 
     # --- writing ------------------------------------------------------------------------------------------
     def check_encoder(self, backend: str | None) -> None:
@@ -118,50 +107,10 @@ class Store:
             raise StoreError(f"the store at {self.settings.store_dir} was built with the {self.encoder} encoder, not "
                              f"{backend}: ingest with NEWSQA_EMBED_BACKEND={self.encoder}, or into a new "
                              "NEWSQA_STORE_DIR")
-        meta = self.chunks.metadata or {}
+        meta = self.chunks.metadata
         if backend and not meta.get("embed_backend"):   # made before the encoder was recorded: record it now
-            self.chunks.modify(metadata={**{k: v for k, v in meta.items() if not k.startswith("hnsw:")},
-                                         "embed_backend": self.encoder})
-
-    def manifest(self, article_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Manifest entries (content hash, source, counts) of the given articles that are fully stored."""
-        out: dict[str, dict[str, Any]] = {}
-        for batch in _batches(list(article_ids), PAGE):
-            got = self.articles.get(ids=batch, include=["metadatas"])
-            out.update(zip(got["ids"], got["metadatas"]))
-        return out
-
-    def articles_by_text(self, text_hashes: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """Stored articles whose text hash is among these (to skip the same story under another name)."""
-        out: dict[str, dict[str, Any]] = {}
-        for batch in _batches(list(dict.fromkeys(text_hashes)), 500):
-            got = self.articles.get(where={"text_hash": {"$in": batch}}, include=["metadatas"])
-            for aid, meta in zip(got["ids"], got["metadatas"]):
-                out[meta["text_hash"]] = {**meta, "id": aid}
-        return out
-
-    def articles_from_files(self, files: Sequence[SourceFile]) -> dict[str, dict[str, Any]]:
-        """Manifest entries of the articles stored from these files: by the file's resolved path, or, for entries
-        of older stores that lack it, by the name the file shows."""
-        out: dict[str, dict[str, Any]] = {}
-        for field, values in (("source_key", [f.key for f in files]), ("source", [f.name for f in files])):
-            for batch in _batches(values, 500):
-                got = self.articles.get(where={field: {"$in": batch}}, include=["metadatas"])
-                out.update((aid, m) for aid, m in zip(got["ids"], got["metadatas"])
-                           if field == "source_key" or not m.get("source_key"))
-        return out
-
-    def count_by_source(self, keys: Sequence[str]) -> dict[str, int]:
-        """How many articles the store holds from each of these sources (files, URLs, feeds), by source_key."""
-        counts = dict.fromkeys(keys, 0)
-        for batch in _batches(list(counts), 500):
-            for meta in self.articles.get(where={"source_key": {"$in": batch}}, include=["metadatas"])["metadatas"]:
-                counts[meta["source_key"]] += 1
-        return counts
-
-    def all_articles(self) -> dict[str, dict[str, Any]]:
-        got = self.articles.get(include=["metadatas"])
-        return dict(zip(got["ids"], got["metadatas"]))
+            self.chunks.set_metadata({**{k: v for k, v in meta.items() if not k.startswith("hnsw:")},
+                                      "embed_backend": self.encoder})
 
     def rekey_article(self, old_id: str, new_id: str, manifest_extra: dict[str, Any]) -> None:
         """Move a stored article to a new id with its vectors (no re-embedding): new rows first, then the old
@@ -169,10 +118,7 @@ class Store:
         got = self.chunks.get(where={"article_id": old_id}, include=["embeddings", "documents", "metadatas"])
         metas = [{**m, "article_id": new_id} for m in got["metadatas"]]
         ids = [chunk_id(new_id, m["content_hash"], m["position"]) for m in metas]
-        for start in range(0, len(ids), self._max_batch):
-            end = start + self._max_batch
-            self.chunks.upsert(ids=ids[start:end], embeddings=got["embeddings"][start:end],
-                               documents=got["documents"][start:end], metadatas=metas[start:end])
+        self.chunks.upsert(ids, got["embeddings"], got["documents"], metas)
         self.lexical.add((cid, new_id, m["date_num"], f"{m.get('title', '')}\n{doc}")
                          for cid, doc, m in zip(ids, got["documents"], metas))
         self._changed([new_id])
@@ -182,31 +128,22 @@ class Store:
         self.remove_articles([old_id])
 
     def add_chunks(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
-        for start in range(0, len(chunks), self._max_batch):
-            part = chunks[start:start + self._max_batch]
-            self.chunks.upsert(ids=[c.id for c in part], embeddings=[list(v) for v in vectors[start:start + len(part)]],
-                               documents=[c.text for c in part], metadatas=[c.metadata() for c in part])
+        """Write chunks to the vector index, then the keyword index, then the change log (the manifest entry
+        follows, from ingest, once all of an article's chunks are in)."""
+        self.chunks.add(chunks, vectors)
         self.lexical.add((c.id, c.article_id, c.date_num, f"{c.title}\n{c.text}") for c in chunks)
         self._changed([c.article_id for c in chunks])
-
-    def commit_articles(self, entries: dict[str, dict[str, Any]]) -> None:
-        """Record articles as fully stored (the commit point of an ingest)."""
-        if entries:
-            ids = list(entries)
-            self.articles.upsert(ids=ids, embeddings=[[1.0]] * len(ids), metadatas=[entries[i] for i in ids])
 
     def remove_articles(self, article_ids: Sequence[str]) -> int:
         """Delete the articles' chunks, keyword rows and manifest entries; returns the chunks deleted."""
         removed = 0
-        for batch in _batches(list(article_ids), 500):
-            got = self.chunks.get(where={"article_id": {"$in": batch}}, include=[])
-            for part in _batches(got["ids"], self._max_batch):
-                self.chunks.delete(ids=part)
-            removed += len(got["ids"])
+        for batch in batches(list(article_ids), IN_BATCH):
+            deleted = self.chunks.delete_articles(batch)
+            removed += deleted
             self.lexical.remove_articles(batch)
-            if got["ids"]:
+            if deleted:
                 self._changed(batch)
-            self.articles.delete(ids=batch)
+            self.articles.delete(batch)
         return removed
 
     def _changed(self, article_ids: Sequence[str]) -> None:
@@ -227,9 +164,8 @@ class Store:
         if rebuild:
             log.info("rebuilding the keyword index from %d stored chunks", stored)
             self.lexical.clear()
-            for offset in range(0, stored, PAGE):
-                got = self.chunks.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-                self.lexical.add(keyword_rows(got))
+            for rows in self.chunks.all_keyword_rows(stored):
+                self.lexical.add(rows)
         if follower is not None and (rebuild or follower.position is None):
             follower.start(started)   # what was written before `started` is in the index; later writes are logged
 
@@ -238,10 +174,6 @@ class Store:
         called before each search, so it costs one small call at most every few seconds (none when embedded)."""
         if self._follower is not None:
             self._follower.follow()
-
-    def _keyword_rows(self, article_ids: list[str]) -> list[Row]:
-        return keyword_rows(self.chunks.get(where={"article_id": {"$in": article_ids}},
-                                            include=["documents", "metadatas"]))
 
     # --- reading ------------------------------------------------------------------------------------------
     def vector_search(self, vector: Sequence[float], limit: int, date_min: int | None = None,
@@ -260,9 +192,7 @@ class Store:
                 # an embedded store knows all its dates; a server's chunks may be newer than this process has
                 # seen, so there the filter always goes to the server (the as_of guarantee)
                 date_min = date_max = None
-        got = self.chunks.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=limit,
-                                where=date_where(date_min, date_max), include=["distances"])
-        return [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0])]
+        return self.chunks.query(vector=vector, limit=limit, where=date_where(date_min, date_max))
 
     def keyword_search(self, question: str, limit: int, date_min: int | None = None,
                        date_max: int | None = None) -> list[tuple[str, float]]:
@@ -270,46 +200,26 @@ class Store:
         self.catch_up()
         return self.lexical.search(question, limit, date_min, date_max)
 
+    def idf(self, query_terms: Iterable[str]) -> dict[str, float]:
+        """Inverse document frequency of stemmed terms over all chunks (the extractive answer's weights)."""
+        return self.lexical.idf(query_terms)
+
     def date_vectors(self) -> DateSortedVectors:
         """The date-sorted copy of the stored vectors, reloaded from Chroma after any write to the store."""
-        generation = self.lexical.generation()
-        cached = self._vectors
-        if cached is None or cached[0] != generation:
-            with self._vectors_lock:
-                cached = self._vectors
-                if cached is None or cached[0] != generation:
-                    cached = (generation, self._load_date_vectors())
-                    self._vectors = cached
-        return cached[1]
+        return self.date_copy.current()
 
     def save_date_vectors(self) -> None:
         """Bring the copy saved beside the store up to date after a write (ingest calls this), so the next
         dated question maps it instead of reading every vector back from Chroma."""
         if self.settings.date_vectors:
-            with self._vectors_lock:
-                self._load_date_vectors()
-
-    def _load_date_vectors(self) -> DateSortedVectors:
-        """The saved copy, memory-mapped, when it holds exactly the indexed chunks (ids and dates from the keyword
-        index, no Chroma round trip); else updated with the vectors it lacks from Chroma and saved again."""
-        saved = load_saved(self._vectors_file, self.encoder)
-        fresh = refresh(self.lexical.dates(), saved, self._fetch_vectors)
-        if fresh is not saved:
-            save(fresh, self._vectors_file, self.encoder)
-        return fresh
-
-    def _fetch_vectors(self, ids: list[str]) -> Iterable[tuple[list[str], np.ndarray]]:
-        for batch in _batches(ids, PAGE):
-            got = self.chunks.get(ids=batch, include=["embeddings"])
-            yield got["ids"], np.asarray(got["embeddings"], dtype=np.float32)
+            self.date_copy.save()
 
     def get_chunks(self, ids: Sequence[str], query: Sequence[float] | None = None) -> dict[str, StoredChunk]:
         """Stored chunks by id; with a query vector, each carries its cosine similarity to it."""
         if not ids:
             return {}
-        cached = self._vectors[1] if self._vectors is not None and query is not None else None
-        with_vectors = query is not None and cached is None
-        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"] + (["embeddings"] * with_vectors))
+        cached = self.date_copy.loaded() if query is not None else None
+        got = self.chunks.chunks(ids, with_vectors=query is not None and cached is None)
         sims: dict[str, float] = {}
         if query is not None:
             q = np.asarray(query, dtype=np.float32)
@@ -321,24 +231,13 @@ class Store:
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
 
     def stats(self) -> StoreStats:
-        got = self.articles.get(include=["metadatas"])
-        dates = sorted(m["date"] for m in got["metadatas"])
-        return StoreStats(articles=len(got["ids"]), chunks=self.chunks.count(),
+        entries = self.articles.all()
+        dates = sorted(m["date"] for m in entries.values())
+        return StoreStats(articles=len(entries), chunks=self.chunks.count(),
                           first_date=dates[0] if dates else None, last_date=dates[-1] if dates else None)
 
     def close(self) -> None:
         self.lexical.close()
-
-
-def keyword_rows(got: dict[str, Any]) -> list[Row]:
-    """Keyword index rows of chunks as Chroma's get returns them (ids, documents, metadatas)."""
-    return [(cid, m["article_id"], m["date_num"], f"{m.get('title', '')}\n{doc}")
-            for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])]
-
-
-def _batches(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def lexical_path(settings: Settings) -> Path:
@@ -348,7 +247,7 @@ def lexical_path(settings: Settings) -> Path:
     return settings.store_dir / f"keywords-{name}.sqlite3"
 
 
-def open_store(settings: Settings) -> Store:
+def make_store(settings: Settings) -> Store:
     """The one place a store is chosen: a Chroma server when chroma_host is set, else a persistent folder."""
     offline_environment()
     import chromadb
@@ -378,3 +277,6 @@ def open_store(settings: Settings) -> Store:
                  if settings.chroma_host else f"the store at {store_dir} cannot be opened")
         raise StoreError(f"{where}: {exc}") from None
     return Store(client, settings, lexical_path(settings))
+
+
+open_store = make_store   # the name callers have used since the start; both stay public

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ import numpy as np
 
 FORMAT = 1
 Fetch = Callable[[list[str]], Iterable[tuple[list[str], np.ndarray]]]  # ids -> pages of (ids found, vectors)
+Generation = Callable[[], object]       # changes whenever the store is written (LexicalIndex.generation)
+Dates = Callable[[], dict[str, int]]    # chunk id -> date_num of every indexed chunk (LexicalIndex.dates)
 
 
 @dataclass(frozen=True)
@@ -156,3 +159,45 @@ def load_saved(path: Path, encoder: str) -> DateSortedVectors | None:
     if matrix.ndim != 2 or matrix.shape[0] != len(ids) or len(dates) != len(ids):
         return None
     return DateSortedVectors(ids, dates, matrix, {cid: row for row, cid in enumerate(ids)})
+
+
+class DateVectorCopy:
+    """The store's date-sorted copy: loaded on the first dated search (`current`), reloaded after any write to the
+    store (a new `generation`), saved beside the store after an ingest (`save`) for the next process to map."""
+
+    def __init__(self, path: Path, encoder: str, generation: Generation, dates: Dates, fetch: Fetch) -> None:
+        self.path, self.encoder = Path(path), encoder
+        self._generation, self._dates, self._fetch = generation, dates, fetch
+        self._cached: tuple[object, DateSortedVectors] | None = None
+        self._lock = threading.Lock()
+
+    def loaded(self) -> DateSortedVectors | None:
+        """The copy this process holds, however old (its similarities serve any chunk it knows), or None."""
+        cached = self._cached
+        return cached[1] if cached is not None else None
+
+    def current(self) -> DateSortedVectors:
+        """The copy for the store as it is now, loaded (once, under a lock) when the store has changed."""
+        generation = self._generation()
+        cached = self._cached
+        if cached is None or cached[0] != generation:
+            with self._lock:
+                cached = self._cached
+                if cached is None or cached[0] != generation:
+                    cached = (generation, self._load())
+                    self._cached = cached
+        return cached[1]
+
+    def save(self) -> None:
+        """Bring the saved copy up to date (after a write), without keeping it in this process."""
+        with self._lock:
+            self._load()
+
+    def _load(self) -> DateSortedVectors:
+        """The saved copy, memory-mapped, when it holds exactly the indexed chunks (ids and dates from the keyword
+        index, no Chroma round trip); else updated with the vectors it lacks and saved again."""
+        saved = load_saved(self.path, self.encoder)
+        fresh = refresh(self._dates(), saved, self._fetch)
+        if fresh is not saved:
+            save(fresh, self.path, self.encoder)
+        return fresh

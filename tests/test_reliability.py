@@ -65,8 +65,7 @@ def assert_consistent(store, *, complete: bool) -> dict[str, dict]:
     assert len(keyword_ids) == len(set(keyword_ids)), "duplicate chunk ids in the keyword index"
     assert sorted(keyword_ids) == sorted(ids) and fts_rows == len(ids), "keyword index and Chroma disagree"
     per_article = Counter(m["article_id"] for m in got["metadatas"])
-    found = store.articles.get(include=["metadatas"])
-    manifest = dict(zip(found["ids"], found["metadatas"]))
+    manifest = store.all_articles()
     partial = {aid: (per_article[aid], m["chunks"]) for aid, m in manifest.items() if per_article[aid] != m["chunks"]}
     assert not partial, f"articles whose stored chunks differ from their manifest count: {partial}"
     if complete:

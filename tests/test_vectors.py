@@ -91,9 +91,9 @@ def test_a_window_holding_every_chunk_is_searched_by_chromas_index_and_a_narrowe
     store.chunks.query = lambda **kw: calls.append(kw) or real_query(**kw)
     store.vector_search(query, 5, None, 20991231)                  # as_of today: every chunk is before it
     assert len(calls) == 1 and calls[0]["where"] is None
-    assert store._vectors is None                                  # ...and the in-memory copy is never loaded
+    assert store.date_copy.loaded() is None                        # ...and the in-memory copy is never loaded
     store.vector_search(query, 5, 20230502, 20991231)              # only the May 4 article
-    assert len(calls) == 1 and store._vectors is not None
+    assert len(calls) == 1 and store.date_copy.loaded() is not None
 
 
 def test_a_saved_copy_is_memory_mapped_back_and_refreshed_with_only_the_missing_rows(tmp_path):
@@ -131,7 +131,7 @@ def test_ingest_saves_the_copy_so_a_new_process_maps_it_instead_of_reading_chrom
 
     settings, store, ingest = fresh_store
     ingest(SEEDS)
-    assert store._vectors is None                                  # saved to disk, not kept in this process
+    assert store.date_copy.loaded() is None                        # saved to disk, not kept in this process
     reopened = open_store(settings)
     reads = []
     real_get = reopened.chunks.get
