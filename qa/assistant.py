@@ -69,7 +69,7 @@ class Assistant:
         store = store or open_store(settings)
         settings = store_encoder(settings, store.encoder)
         embedder = embedder or make_embedder(settings)
-        return cls(settings, store, embedder, make_synthesizer(settings, store.lexical.idf, embedder))
+        return cls(settings, store, embedder, make_synthesizer(settings, store.idf, embedder))
 
     def with_backend(self, backend: str) -> "Assistant":
         """The same store and embedder with another answer backend (the page's backend switch)."""
