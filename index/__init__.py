@@ -2,7 +2,7 @@
 from index.articles import Article, Rejection
 from index.ingest import IngestReport, ingest, remove
 from index.settings import Settings, SettingsError
-from index.store import Store, StoreError, open_store
+from index.store import Store, StoreError, make_store, open_store
 
 __all__ = ["Article", "Rejection", "IngestReport", "ingest", "remove", "Settings", "SettingsError", "Store",
-           "StoreError", "open_store"]
+           "StoreError", "make_store", "open_store"]

@@ -1,5 +1,9 @@
 """The Chroma store (embedded or client/server): chunks with vectors, an article manifest, and the BM25 index.
 
+Each part has its own module: the vector index (index/vector_index.py), the manifest (index/manifest.py), the
+keyword index (index/lexical.py) and its change log (index/sync.py), the date-sorted copy (index/vectors.py).
+This module composes them, owns the order of writes across them, and chooses the store (`make_store`).
+
 Write order per article is chunks -> keyword index -> change log -> manifest entry. The manifest entry is the
 commit point: an article without one is re-ingested in full next time, its leftovers deleted first. The change log
 entry tells other processes sharing a Chroma server to re-read the article (index/sync.py).
