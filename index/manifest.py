@@ -7,21 +7,14 @@ file, URL or feed stored before.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from index.articles import SourceFile
+from index.paging import IN_BATCH, PAGE, batches
 
 MANIFEST_SUFFIX = "_articles"
-PAGE = 5000        # ids per get by id
-IN_BATCH = 500     # values per `$in` filter, which Chroma evaluates less well as the list grows
 
 Entry = dict[str, Any]
-
-
-def batches(items: list, size: int) -> Iterable[list]:
-    """`items` in consecutive lists of at most `size` (Chroma limits the ids of one call)."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 class Manifest:

@@ -22,7 +22,8 @@ from index.articles import SourceFile
 from index.chunking import Chunk, chunk_id
 from index.errors import StoreError
 from index.lexical import LexicalIndex
-from index.manifest import IN_BATCH, MANIFEST_SUFFIX, Entry, Manifest, batches
+from index.manifest import MANIFEST_SUFFIX, Entry, Manifest
+from index.paging import IN_BATCH, batches
 from index.settings import Settings, offline_environment
 from index.sync import CHANGES_SUFFIX, ChangeLog, Follower, now_ms
 from index.vector_index import DEFAULT_MAX_BATCH, ChromaVectorIndex, ChunkMeta, StoredChunk, date_where

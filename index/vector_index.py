@@ -13,7 +13,7 @@ import numpy as np
 
 from index.chunking import Chunk
 from index.lexical import Row
-from index.manifest import PAGE, batches
+from index.paging import PAGE, batches
 
 DEFAULT_MAX_BATCH = 5000   # when the client does not say (Chroma servers and clients before get_max_batch_size)
 
