@@ -14,7 +14,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 import numpy as np
 
@@ -29,8 +29,8 @@ from index.sync import CHANGES_SUFFIX, ChangeLog, Follower, now_ms
 from index.vector_index import DEFAULT_MAX_BATCH, ChromaVectorIndex, ChunkMeta, StoredChunk, date_where
 from index.vectors import DateSortedVectors, DateVectorCopy
 
-__all__ = ["ChunkMeta", "Store", "StoreError", "StoreStats", "StoredChunk", "date_where", "lexical_path",
-           "make_store", "open_store"]
+__all__ = ["ChunkMeta", "ChunkSearch", "Store", "StoreError", "StoreStats", "StoredChunk", "date_where",
+           "lexical_path", "make_store", "open_store"]
 log = logging.getLogger(__name__)
 
 
@@ -40,6 +40,19 @@ class StoreStats:
     chunks: int
     first_date: str | None
     last_date: str | None
+
+
+class ChunkSearch(Protocol):
+    """What retrieval (qa/retrieval.py) needs of a store, per question: both searches over a date range, then the
+    texts of their hits in one call. The seam for other stores (one serving several machines); Store implements it."""
+
+    def vector_search(self, vector: Sequence[float], limit: int, date_min: int | None = None,
+                      date_max: int | None = None) -> list[tuple[str, float]]: ...
+
+    def keyword_search(self, question: str, limit: int, date_min: int | None = None,
+                       date_max: int | None = None) -> list[tuple[str, float]]: ...
+
+    def get_chunks(self, ids: Sequence[str], query: Sequence[float] | None = None) -> dict[str, StoredChunk]: ...
 
 
 class Store:

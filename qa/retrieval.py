@@ -11,7 +11,7 @@ import numpy as np
 from index.dates import date_number
 from index.embedder import Embedder
 from index.settings import Settings
-from index.store import Store
+from index.store import ChunkSearch
 from qa.dates import DateWindow
 from qa.ranking import DEFAULT, Ranking
 from qa.fusion import article_support, reciprocal_rank_fusion, recency_factor, top_per_group
@@ -37,7 +37,7 @@ def merge_passages(lists: Sequence[Sequence[Passage]], top_k: int, ranking: Rank
 class HybridRetriever:
     """Vector (Chroma) + keyword (FTS5 BM25) retrieval with date filters pushed into both searches."""
 
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, store: ChunkSearch, embedder: Embedder, settings: Settings) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
