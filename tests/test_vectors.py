@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.ingest import remove
-from index.vectors import DateSortedVectors
+from index.vectors import DateSortedVectors, DateVectorCopy
 
 from conftest import SEEDS
 
@@ -124,6 +124,26 @@ def test_a_saved_copy_is_memory_mapped_back_and_refreshed_with_only_the_missing_
                                                np.asarray([by_id[c] for c in wanted])).search(query, 5)]
     save(refresh(wanted, saved, fetch), tmp_path / "vectors-news.json", "onnx")
     assert len(list(tmp_path.glob("vectors-news-*.npy"))) == 1                   # the older matrix is gone
+
+
+def test_the_copy_is_reloaded_only_after_a_write_and_then_from_the_saved_file(tmp_path):
+    ids, dates, vectors = _toy(n=20)
+    by_id = dict(zip(ids, vectors))
+    generation, fetched = [0], []
+
+    def fetch(wanted):
+        fetched.append(list(wanted))
+        yield list(wanted), np.asarray([by_id[c] for c in wanted])
+
+    copy = DateVectorCopy(tmp_path / "vectors-news.json", "onnx", lambda: generation[0],
+                          lambda: dict(zip(ids, dates)), fetch)
+    assert copy.loaded() is None
+    first = copy.current()
+    assert copy.current() is first and copy.loaded() is first and len(fetched) == 1
+    generation[0] += 1                                             # a write: reload, mapped from the saved copy
+    again = copy.current()
+    assert again is not first and isinstance(again.matrix, np.memmap) and again.ids == first.ids
+    assert len(fetched) == 1
 
 
 def test_ingest_saves_the_copy_so_a_new_process_maps_it_instead_of_reading_chroma(fresh_store):
