@@ -18,9 +18,10 @@ from qa.prompts import INSTRUCTION, REFUSAL_SENTENCE, without_instructions
 from qa.results import Answer, Citation, Passage
 from qa.short import short_answer as rule_short_answer
 
-CANDIDATES = 4           # sentences the model reads, the extractive scorer's best. Prompt evaluation is most of a
-                         # local answer's time: 4 against 8 cut it by a third (seed p50 7.2 s vs 11.1 s with Qwen 1.5B on
-                         # 2 cores) and was also more often right (seed 65.9% vs 61.4%; RealTime QA EM 0.31 vs 0.28)
+CANDIDATES = 4           # sentences the model reads, the extractive scorer's best. Prompt evaluation is most of
+                         # a local answer's time: 4 against 8 cut it by a third (seed p50 7.2 s vs 11.1 s, Qwen
+                         # 1.5B on 2 cores) and was more often right (seed 65.9% vs 61.4%; RealTime QA EM 0.31
+                         # vs 0.28)
 MAX_ANSWER_CHARS = 80    # a short answer is a name, number, date or phrase; longer is the model copying the sentence
 MAX_ANSWER_WORDS = 10
 MAX_TOKENS = 64          # {"sentence": 12, "answer": "<= 80 characters"} fits
