@@ -86,8 +86,8 @@ class Settings:
     openai_model: str = _doc("Model name at the OpenAI-compatible endpoint.", default="gpt-4o-mini")
     ollama_host: str = _doc("Ollama server URL.", default="http://127.0.0.1:11434")
     ollama_model: str = _doc("Ollama model name.", default="qwen2.5:1.5b-instruct")
-    llm_mode: LlmMode = _doc("How an LLM backend answers: reader (picks the answering sentence among candidates "
-                             "and copies the short answer from it) or generate (writes sentences, then checked).",
+    llm_mode: LlmMode = _doc("How an LLM backend answers: reader (reads the best sentence, says if it answers and "
+                             "copies the short answer from it) or generate (writes sentences, then checked).",
                              default="reader")
     timeout_s: float = _doc("Seconds before a backend or server call is abandoned.", default=60.0)
     # defaults chosen on labelled sentences: see qa/citations.py (MIN_OVERLAP, MIN_SIMILARITY)

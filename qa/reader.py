@@ -1,5 +1,6 @@
-"""The LLM reader: the model chooses, among numbered candidate sentences, the one that answers, and copies the
-short answer out of it; the answer shown is that sentence, quoted and cited, with the span marked.
+"""The LLM reader: the model reads the extractive scorer's best sentence(s), numbered, says which one answers
+(or none), and copies the short answer out of it; the answer shown is that sentence, quoted and cited, with the
+span marked. With a 1.5B model on a CPU, one candidate (CANDIDATES) answers best and fastest.
 
 Faithful by construction: nothing the model writes is shown unless it is found in the sentence it chose (a span
 that is not there is dropped, the quote stays). It reads a handful of sentences instead of whole passages and
@@ -18,10 +19,10 @@ from qa.prompts import INSTRUCTION, REFUSAL_SENTENCE, without_instructions
 from qa.results import Answer, Citation, Passage
 from qa.short import short_answer as rule_short_answer
 
-CANDIDATES = 4           # sentences the model reads, the extractive scorer's best. Prompt evaluation is most of
-                         # a local answer's time: 4 against 8 cut it by a third (seed p50 7.2 s vs 11.1 s, Qwen
-                         # 1.5B on 2 cores) and was more often right (seed 65.9% vs 61.4%; RealTime QA EM 0.31
-                         # vs 0.28)
+CANDIDATES = 1           # sentences the model reads, the extractive scorer's best. With Qwen 1.5B on 2 cores, 1
+                         # against 2 / 4 / 8: RealTime QA EM 0.36 vs 0.38 / 0.31 / 0.28, F1 0.45 vs 0.43 / 0.37 /
+                         # 0.35, p50 3.9 s vs 5.2 / 6.1 s; seed correctness 70.5% vs 65.9% (4) / 61.4% (8). The small
+                         # model chooses among sentences worse than the scorer does; it reads one well
 MAX_ANSWER_CHARS = 80    # a short answer is a name, number, date or phrase; longer is the model copying the sentence
 MAX_ANSWER_WORDS = 10
 MAX_TOKENS = 64          # {"sentence": 12, "answer": "<= 80 characters"} fits

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from qa.assistant import Assistant
-from qa.reader import ReaderReplyError, ReaderSynthesizer, parse_choice, reader_prompt, reader_schema, span_in
+from qa.reader import (CANDIDATES, ReaderReplyError, ReaderSynthesizer, parse_choice, reader_prompt, reader_schema,
+                       span_in)
 from qa.synthesis import make_synthesizer
 from tests.conftest import CHECKPOINT_Q
 
@@ -98,7 +99,7 @@ def test_the_prompt_numbers_dated_sentences_and_asks_after_the_question(seeded_a
     assistant.answer(CHECKPOINT_Q)
     prompt, schema = assistant.synthesizer.model.prompts[-1], assistant.synthesizer.model.schemas[-1]
     sentences = numbered(prompt)
-    assert 1 < len(sentences) <= 8 and prompt.index(CHECKPOINT_Q) < prompt.index("Reply with JSON")
+    assert 1 <= len(sentences) <= CANDIDATES and prompt.index(CHECKPOINT_Q) < prompt.index("Reply with JSON")
     assert "[1] (2023-05-0" in prompt
     assert schema == reader_schema(len(sentences))
 
