@@ -3,9 +3,9 @@
 span marked. With a 1.5B model on a CPU, one candidate (CANDIDATES) answers best and fastest.
 
 Faithful by construction: nothing the model writes is shown unless it is found in the sentence it chose (a span
-that is not there is dropped, the quote stays). It reads a handful of sentences instead of whole passages and
-writes a few tokens of JSON that llama.cpp constrains to a schema, so on a CPU it answers in a few seconds. When
-no candidate answers it says so, rather than quoting a neighbour of the answer. A broken reply (not JSON, a
+that is not there is dropped, the quote stays). It reads sentences, not whole passages, and writes a few tokens
+of JSON that llama.cpp constrains to a schema, so on a CPU it answers in a few seconds. When no candidate
+answers it says so, rather than quoting a neighbour of the answer. A broken reply (not JSON, a
 number out of range) or a failed backend gives the extractive answer with a notice, as the generative path does.
 """
 from __future__ import annotations
