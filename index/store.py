@@ -26,7 +26,8 @@ from index.manifest import MANIFEST_SUFFIX, Entry, Manifest
 from index.paging import IN_BATCH, batches
 from index.settings import Settings, offline_environment
 from index.sync import CHANGES_SUFFIX, ChangeLog, Follower, now_ms
-from index.vector_index import DEFAULT_MAX_BATCH, ChromaVectorIndex, ChunkMeta, StoredChunk, date_where
+from index.vector_index import (DEFAULT_MAX_BATCH, ChromaVectorIndex, ChunkMeta, StoredChunk, date_where,
+                                keyword_rows)
 from index.vectors import DateSortedVectors, DateVectorCopy
 
 __all__ = ["ChunkMeta", "ChunkSearch", "Store", "StoreError", "StoreStats", "StoredChunk", "date_where",
@@ -137,8 +138,7 @@ class Store:
         metas = [{**m, "article_id": new_id} for m in got["metadatas"]]
         ids = [chunk_id(new_id, m["content_hash"], m["position"]) for m in metas]
         self.chunks.upsert(ids, got["embeddings"], got["documents"], metas)
-        self.lexical.add((cid, new_id, m["date_num"], f"{m.get('title', '')}\n{doc}")
-                         for cid, doc, m in zip(ids, got["documents"], metas))
+        self.lexical.add(keyword_rows({"ids": ids, "documents": got["documents"], "metadatas": metas}))
         self._changed([new_id])
         entry = self.manifest([old_id]).get(old_id)
         if entry is not None:

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from index.lexical import LexicalIndex, Row
+from index.paging import IN_BATCH, PAGE, batches
 
 CHANGES_SUFFIX = "_changes"
 SLACK_MS = 30_000
 MARK = "changes"       # the keyword index's mark: the newest stamp it has taken in
-PAGE = 5000
-ARTICLES_PER_READ = 500
 
 
 @dataclass(frozen=True)
@@ -61,8 +60,7 @@ class ChangeLog:
         """Stamp these articles as changed now (called after their chunks changed)."""
         ids = list(dict.fromkeys(article_ids))
         at = now_ms() if at is None else at
-        for start in range(0, len(ids), PAGE):
-            part = ids[start:start + PAGE]
+        for part in batches(ids, PAGE):
             self.collection.upsert(ids=part, embeddings=[[1.0]] * len(part), metadatas=[{"at": at}] * len(part))
         return [Change(aid, at) for aid in ids]
 
@@ -118,8 +116,7 @@ class Follower:
             self._checked = self.clock()
             changes = self.log.since(position - SLACK_MS)
             stale = to_take_in(changes, self._taken)
-            for start in range(0, len(stale), ARTICLES_PER_READ):
-                batch = stale[start:start + ARTICLES_PER_READ]
+            for batch in batches(stale, IN_BATCH):
                 self.lexical.replace_articles(batch, self.read_rows(batch))
             self._remember(changes)
             newest = max((c.at for c in changes), default=position)
