@@ -278,7 +278,7 @@ def warm(assistant: Any) -> threading.Thread:
     so the first question waits for neither; the page is usable meanwhile."""
     assistant.embedder.embed_query("warm up")
     store = assistant.store
-    thread = threading.Thread(target=lambda: store.settings.date_vectors and store.date_vectors(),
+    thread = threading.Thread(target=lambda: store.uses_date_copy and store.date_vectors(),
                               name="warm-date-vectors", daemon=True)
     thread.start()
     return thread

@@ -50,6 +50,28 @@ class LexicalIndex:
             return (self._db.execute("SELECT min(date_num) FROM chunks").fetchone()[0],
                     self._db.execute("SELECT max(date_num) FROM chunks").fetchone()[0])
 
+    def count_between(self, date_min: int | None, date_max: int | None) -> int:
+        """How many indexed chunks are dated within the inclusive range (an open end is unbounded)."""
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM chunks WHERE date_num BETWEEN ? AND ?",
+                                    (date_min or 0, date_max or 99991231)).fetchone()[0]
+
+    def ids_between(self, date_min: int | None, date_max: int | None) -> list[str]:
+        """Ids of the indexed chunks dated within the inclusive range."""
+        with self._lock:
+            return [cid for (cid,) in self._db.execute("SELECT id FROM chunks WHERE date_num BETWEEN ? AND ?",
+                                                       (date_min or 0, date_max or 99991231))]
+
+    def dates_of(self, ids: Sequence[str]) -> dict[str, int]:
+        """chunk id -> date_num of those of these chunks that are indexed."""
+        out: dict[str, int] = {}
+        with self._lock:
+            for start in range(0, len(ids), 900):   # under SQLite's limit on bound parameters
+                part = list(ids[start:start + 900])
+                marks = ",".join("?" * len(part))
+                out.update(self._db.execute(f"SELECT id, date_num FROM chunks WHERE id IN ({marks})", part))
+        return out
+
     def dates(self) -> dict[str, int]:
         """chunk id -> date_num for every indexed chunk."""
         with self._lock:

@@ -69,7 +69,8 @@ class Settings:
     lede_boost: float = _doc("Extra share of score for an article's first chunk, its lede (0 turns it off).",
                              default=0.25)
     date_vectors: bool = _doc("Search a date window exactly over an in-memory, date-sorted copy of the vectors "
-                              "(~4x faster than Chroma's where filter); false uses the filter.", default=True)
+                              "(~4x faster than Chroma's where filter); false uses the filter. Embedded stores "
+                              "only.", default=True)
     min_similarity: float = _doc("Refuse when the best passage's cosine similarity is below this.", default=0.30)
     min_coverage: float = _doc("Refuse when the answer covers less than this IDF-weighted share of the "
                                "question's key terms.", default=0.45)

@@ -29,6 +29,7 @@ from index.sync import CHANGES_SUFFIX, ChangeLog, Follower, now_ms
 from index.vector_index import (DEFAULT_MAX_BATCH, ChromaVectorIndex, ChunkMeta, StoredChunk, date_where,
                                 keyword_rows)
 from index.vectors import DateSortedVectors, DateVectorCopy
+from index.window_search import ServerWindowSearch
 
 __all__ = ["ChunkMeta", "ChunkSearch", "Store", "StoreError", "StoreStats", "StoredChunk", "date_where",
            "lexical_path", "make_store", "open_store"]
@@ -93,6 +94,9 @@ class Store:
         # shared on disk by every process using the folder, so it needs no log reading (the log is still written)
         self._follower = Follower(self.changes, self.lexical, self.chunks.keyword_rows, settings.sync_interval_s) \
             if settings.chroma_host else None
+        # a server's date windows are searched on the server, planned from the keyword index's dates: no copy of
+        # the vectors in each app process (index/window_search.py); an embedded store keeps its in-process copy
+        self.server_windows = ServerWindowSearch(self.chunks, self.lexical) if settings.chroma_host else None
         self.sync_lexical()
 
     # --- the manifest (index/manifest.py) ---------------------------------------------------------------------
@@ -201,14 +205,13 @@ class Store:
         if limit <= 0:  # (an empty collection answers with empty lists; counting first cost a round trip a query)
             return []
         self.catch_up()
+        if (date_min or date_max) and self.server_windows is not None:
+            return self.server_windows.search(vector, limit, date_min, date_max)
         if (date_min or date_max) and self.settings.date_vectors:
             first, last = self.lexical.date_range()
             if first is not None and ((date_min and date_min > first) or (date_max and date_max < last)):
                 return self.date_vectors().search(np.asarray(vector, dtype=np.float32), limit, date_min, date_max)
-            if first is not None and not self.settings.chroma_host:
-                # the window holds every chunk (as_of today): Chroma's index, unfiltered, and no copy to load. Only
-                # an embedded store knows all its dates; a server's chunks may be newer than this process has
-                # seen, so there the filter always goes to the server (the as_of guarantee)
+            if first is not None:   # the window holds every chunk (as_of today): Chroma's index, unfiltered
                 date_min = date_max = None
         return self.chunks.query(vector=vector, limit=limit, where=date_where(date_min, date_max))
 
@@ -226,10 +229,15 @@ class Store:
         """The date-sorted copy of the stored vectors, reloaded from Chroma after any write to the store."""
         return self.date_copy.current()
 
+    @property
+    def uses_date_copy(self) -> bool:
+        """Whether date windows are searched over the in-process copy (embedded stores; a server searches them)."""
+        return self.settings.date_vectors and self.server_windows is None
+
     def save_date_vectors(self) -> None:
         """Bring the copy saved beside the store up to date after a write (ingest calls this), so the next
         dated question maps it instead of reading every vector back from Chroma."""
-        if self.settings.date_vectors:
+        if self.uses_date_copy:
             self.date_copy.save()
 
     def get_chunks(self, ids: Sequence[str], query: Sequence[float] | None = None) -> dict[str, StoredChunk]:

@@ -87,10 +87,12 @@ class ChromaVectorIndex:
         """Chroma's get, as is (ids, where, include, limit, offset): for tests, the bench, and the methods below."""
         return self.collection.get(**kwargs)
 
-    def query(self, *, vector: Sequence[float], limit: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the `limit` nearest chunks matching `where`, best first."""
+    def query(self, *, vector: Sequence[float], limit: int, where: dict[str, Any] | None,
+              ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the `limit` nearest chunks matching `where` (and among `ids`, when
+        given), best first."""
         got = self.collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=limit,
-                                    where=where, include=["distances"])
+                                    where=where, ids=ids, include=["distances"])
         return [(cid, 1.0 - dist) for cid, dist in zip(got["ids"][0], got["distances"][0])]
 
     def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:

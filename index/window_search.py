@@ -1,0 +1,99 @@
+"""Date-window vector search against a Chroma server, with no copy of the vectors in the app process.
+
+Why not Chroma's `where` on the date: on a `chroma run` server here it cost 300-550 ms a query at 100k chunks
+(the filter scans the metadata; a one-day window cost as much as a 90% one), ~10x that at 1M; an unfiltered query
+cost 4 ms and one restricted to 20k `ids` 28 ms (docs/performance.md, "Server mode"). So a window is searched by
+what the server does fast, planned from the dates the local keyword index already holds (index/lexical.py):
+
+- a window that leaves out few chunks (e.g. as of yesterday): the unfiltered top `limit + left out`, then the
+  left-out ones dropped: at least `limit` remain, exact up to HNSW's approximation (the query `k` stays <=
+  OVERFETCH_MAX);
+- a window of few chunks (<= IDS_MAX): the query restricted to those chunks' ids: exact, whatever the window;
+- otherwise the unfiltered top `k` for a `k` growing from what the window's share predicts, up to OVERFETCH_MAX,
+  and then (rarely) the server's `where` filter, slow but exact.
+
+Every hit's date is checked before it is returned, against the keyword index or, for a chunk written by another
+process since this one last caught up, against the server's own metadata: as_of is never crossed, whatever the
+plan. Chunks another process wrote since the last catch-up are missed by the ids plan until the next one (at most
+`sync_interval_s`, index/sync.py).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Literal, Sequence
+
+from index.lexical import LexicalIndex
+from index.vector_index import ChromaVectorIndex, date_where
+
+IDS_MAX = 20_000       # ids a restricted query carries (28 ms at 20k on 100k chunks; the request grows with it)
+OVERFETCH_MAX = 2_000  # unfiltered results asked for at most before falling back to the server's filter
+SAFETY = 2.0           # over-fetch this many times what the window's share predicts, before growing
+
+
+@dataclass(frozen=True)
+class Plan:
+    how: Literal["ids", "overfetch", "where", "empty"]
+    fetch: tuple[int, ...] = ()    # for overfetch: the k of each attempt, in order
+
+
+def plan(limit: int, in_window: int, stored: int, max_ids: int = IDS_MAX, max_k: int = OVERFETCH_MAX) -> Plan:
+    """How to find the `limit` nearest of `in_window` chunks among `stored` (counts from the keyword index)."""
+    if in_window <= 0:
+        return Plan("empty")
+    left_out = max(stored - in_window, 0)
+    if limit + left_out <= max_k:
+        return Plan("overfetch", (limit + left_out,))
+    if in_window <= max_ids:
+        return Plan("ids")
+    first = min(max_k, math.ceil(SAFETY * limit * stored / in_window))
+    steps = [first]
+    while steps[-1] < max_k:
+        steps.append(min(max_k, steps[-1] * 4))
+    return Plan("overfetch", tuple(steps))
+
+
+def in_window(date: int | None, date_min: int | None, date_max: int | None) -> bool:
+    return date is not None and (not date_min or date >= date_min) and (not date_max or date <= date_max)
+
+
+class ServerWindowSearch:
+    """Vector search over a date window on a Chroma server (see the module docstring for the plans)."""
+
+    def __init__(self, chunks: ChromaVectorIndex, lexical: LexicalIndex, max_ids: int = IDS_MAX,
+                 max_k: int = OVERFETCH_MAX, on_plan: Callable[[Plan], None] | None = None) -> None:
+        self.chunks = chunks
+        self.lexical = lexical
+        self.max_ids, self.max_k = max_ids, max_k
+        self.on_plan = on_plan    # for tests and the bench: which plan each search took
+
+    def search(self, vector: Sequence[float], limit: int, date_min: int | None,
+               date_max: int | None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the `limit` nearest chunks dated within the range, best first."""
+        chosen = plan(limit, self.lexical.count_between(date_min, date_max), self.lexical.count(), self.max_ids,
+                      self.max_k)
+        if self.on_plan is not None:
+            self.on_plan(chosen)
+        if chosen.how == "empty":
+            return []
+        if chosen.how == "ids":
+            ids = self.lexical.ids_between(date_min, date_max)
+            return self._dated(self.chunks.query(vector=vector, limit=limit, where=None, ids=ids),
+                               date_min, date_max)[:limit]
+        hits: list[tuple[str, float]] = []
+        for k in chosen.fetch:
+            hits = self._dated(self.chunks.query(vector=vector, limit=k, where=None), date_min, date_max)
+            if len(hits) >= limit:
+                return hits[:limit]
+        return self._dated(self.chunks.query(vector=vector, limit=limit, where=date_where(date_min, date_max)),
+                           date_min, date_max)
+
+    def _dated(self, hits: list[tuple[str, float]], date_min: int | None,
+               date_max: int | None) -> list[tuple[str, float]]:
+        """The hits dated within the range, in order; a date the keyword index lacks is read from the server."""
+        dates = self.lexical.dates_of([cid for cid, _ in hits])
+        unknown = [cid for cid, _ in hits if cid not in dates]
+        if unknown:
+            got = self.chunks.get(ids=unknown, include=["metadatas"])
+            dates.update({cid: int(m.get("date_num", 0)) for cid, m in zip(got["ids"], got["metadatas"])})
+        return [(cid, sim) for cid, sim in hits if in_window(dates.get(cid), date_min, date_max)]
