@@ -259,8 +259,9 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 
 
 def seed_if_empty(assistant: Any, settings: Settings, out: Any = sys.stdout) -> None:
-    """First start: an empty store gets seeds/, with a progress line, so the page answers at once."""
-    if assistant.store.stats().articles or not SEEDS.is_dir():
+    """First start: an empty embedded store gets seeds/, with a progress line, so the page answers at once. A
+    Chroma server's archive is shared (docs/deployment.md): samples are not added to it behind its operator."""
+    if settings.chroma_host or not SEEDS.is_dir() or assistant.store.stats().articles:
         return
     from index.ingest import ingest
 

@@ -386,7 +386,9 @@ def answer_in_new_process(settings: Settings, questions: list[dict], work: Path)
     qfile = work / f"questions-{len(questions)}.json"
     qfile.write_text(json.dumps(questions))
     env = {**os.environ, "NEWSQA_STORE_DIR": str(settings.store_dir), "NEWSQA_EMBED_BACKEND": settings.embed_backend,
-           "NEWSQA_CACHE_DIR": str(settings.cache_dir), "NEWSQA_COLLECTION": settings.collection}
+           "NEWSQA_CACHE_DIR": str(settings.cache_dir), "NEWSQA_COLLECTION": settings.collection,
+           **({"NEWSQA_CHROMA_HOST": settings.chroma_host, "NEWSQA_CHROMA_PORT": str(settings.chroma_port)}
+              if settings.chroma_host else {})}
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", CHILD, str(qfile), ",".join(HEAVY_MODULES)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=3600)

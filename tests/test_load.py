@@ -1,6 +1,7 @@
 """20 concurrent users through the running page (gradio_client on 127.0.0.1), alone, then in waves of 20 for as
-long as an upload of 61 articles is being ingested; bounded in count and time. Prints the throughput and latencies, and writes them to
-test-output/load-report.json (gitignored):
+long as an upload of 61 articles is being ingested; then two app processes on one `chroma run` answering while a
+third process ingests (the deployment page's setup). Bounded in count and time. Prints the throughput and
+latencies, and writes the first to test-output/load-report.json (gitignored):
 
     .venv/bin/python -m pytest tests/test_load.py -s
 """
@@ -135,3 +136,54 @@ def test_the_running_page_never_serves_the_openai_key(served, caplog):
     assert [page.status_code for page in pages] == [200, 200]
     served_text = [json.dumps(result), *(page.text for page in pages), caplog.text]
     assert "Bearer ***" in caplog.text and not [text for text in served_text if SECRET in text]
+
+
+# --- two app processes on one Chroma server while a third process ingests (docs/deployment.md) ---------------
+from tests.test_deployment import SYNC_BOUND_S, deployment, until  # noqa: E402,F401  (the fixture, by name)
+
+PER_APP = 5   # questions in flight at each app process at once
+
+
+def test_two_app_processes_answer_correctly_while_a_third_ingests_and_both_then_see_it_all(deployment, tmp_path):
+    """The deployment page's servers; seeds/ ingested by its command; then 61 articles ingested by a third process
+    while both pages answer waves of questions: every answer right and cited, nothing lost, and within the sync
+    bound both pages answer from the new articles."""
+    from gradio_client import Client
+
+    from index.store import make_store
+
+    ingest = next(c for c in deployment.commands if " -m index " in c and "--remove" not in c)
+    deployment.run(ingest)
+    clients = [Client(url, verbose=False) for url in deployment.app_urls()]
+    for client in clients:   # warm, and both see seeds/ before the load starts
+        assert until(lambda: "April 23" in client.predict(CHECKPOINT_Q, api_name="/answer")["text"])
+
+    write_corpus(tmp_path / "new", count=ADDED_ARTICLES)
+    (tmp_path / "new" / "alat-ferry.txt").write_text(NEW_ARTICLE)
+    adding = deployment.run(ingest.replace("seeds/", str(tmp_path / "new")), wait=False)
+    started, answers = time.perf_counter(), []
+
+    def one(i: int) -> tuple[int, dict, float]:
+        t = time.perf_counter()
+        result = clients[i % 2].predict(QUESTIONS[i % len(QUESTIONS)][0], api_name="/answer")
+        return i % len(QUESTIONS), result, time.perf_counter() - t
+
+    with ThreadPoolExecutor(max_workers=2 * PER_APP) as pool:
+        while adding.poll() is None or not answers:   # waves of questions at both pages until the ingest ends
+            assert time.perf_counter() - started < TIME_LIMIT_S, "the ingest did not finish in time"
+            answers += list(pool.map(one, range(2 * PER_APP), timeout=TIME_LIMIT_S))
+    output = adding.stdout.read()
+    assert adding.returncode == 0 and f"{ADDED_ARTICLES + 1} added" in output and " 0 rejected" in output, output
+    assert_correct(answers)
+
+    for client in clients:
+        assert until(lambda: "40 trucks a day" in client.predict(NEW_QUESTION, api_name="/answer")["text"])
+    store = make_store(Settings(store_dir=tmp_path / "check", chroma_host="127.0.0.1",
+                                chroma_port=deployment.ports["8000"]))
+    try:
+        assert store.stats().articles == 2 + ADDED_ARTICLES + 1
+        assert_consistent(store, complete=True)
+    finally:
+        store.close()
+    report = figures(answers, time.perf_counter() - started)
+    print("\nload, two app processes during an ingest:", json.dumps(report))

@@ -16,6 +16,7 @@ from index.window_search import Plan, ServerWindowSearch, plan
 
 @pytest.mark.parametrize("limit, in_window, stored, expected", [
     (40, 0, 1000, Plan("empty")),
+    (40, 150, 150, Plan("ids")),                                # a small store: its few ids cost less than k=40
     (40, 1000, 1000, Plan("overfetch", (40,))),                 # the window holds everything: no filter at all
     (40, 99_900, 100_000, Plan("overfetch", (140,))),           # as of yesterday: the top 40 + the 100 left out
     (40, 15_000, 100_000, Plan("ids")),                         # a few weeks of a large archive: restricted to ids
