@@ -152,9 +152,10 @@ while True:
 """
 
 
-def seconds_to_see(settings: Settings, embedder, work: Path) -> float:
+def seconds_to_see(settings: Settings, embedder, work: Path) -> dict[str, float]:
     """A second app process (same server, its own keyword index) polls until it finds an article the first one
-    ingests now: seconds from the ingest's end to then."""
+    ingests now: seconds from the ingest's return to then (negative: seen before it returned, as its chunks and
+    log entry are written before the end of the run), and the ingest's own seconds."""
     from index.ingest import ingest
     from index.store import make_store
 
@@ -174,12 +175,13 @@ def seconds_to_see(settings: Settings, embedder, work: Path) -> float:
     article.write_text(f"date: {dt.date.today().isoformat()}\n\nThe council named {word} its new harbour master "
                        "on Tuesday, after a vote that took most of the evening.\n")
     writer = make_store(settings)
+    started = time.time()
     ingest([article], settings, writer, embedder)
     written = time.time()
     writer.close()
     seen = json.loads(seer.stdout.readline())["seen_at"]
     seer.wait(timeout=60)
-    return seen - written
+    return {"ingest_s": written - started, "after_ingest_returned_s": seen - written}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -242,10 +244,10 @@ def table(results: dict[str, Any]) -> str:
                           for how, p in row["server"]["window_search"].items())
         lines.append(f"\nserver, {row['chunks']:,} chunks: dated vector search by plan: {plans}; "
                      f"chroma server RSS {row['server']['chroma_rss_mb']:.0f} MB")
-    seen = results.get("seconds_to_see") or []
+    seen = [r["after_ingest_returned_s"] for r in results.get("seconds_to_see") or []]
     if seen:
-        lines.append(f"a second app process saw a new article after {statistics.median(seen):.1f} s "
-                     f"(median of {len(seen)}; max {max(seen):.1f} s)")
+        lines.append(f"a second app process saw a new article {statistics.median(seen):.1f} s after its ingest "
+                     f"returned (median of {len(seen)}; max {max(seen):.1f} s; negative: before it returned)")
     return "\n".join(lines)
 
 
