@@ -62,3 +62,8 @@ def _make(year: int, month: int, day: int, raw: str) -> dt.date:
 def date_number(day: dt.date) -> int:
     """YYYYMMDD as an int: orderable, so Chroma can filter ranges with $gte/$lte, and readable in a filter."""
     return day.year * 10000 + day.month * 100 + day.day
+
+
+def iso_from_number(date_num: int) -> str:
+    """20230504 -> '2023-05-04': a stored numeric date back as people read it."""
+    return f"{date_num // 10000:04d}-{date_num // 100 % 100:02d}-{date_num % 100:02d}"

@@ -59,6 +59,10 @@ class Manifest:
                 counts[meta["source_key"]] += 1
         return counts
 
+    def count(self) -> int:
+        """How many articles are fully stored."""
+        return self.collection.count()
+
     def all(self) -> dict[str, Entry]:
         """Every entry, by article id."""
         got = self.collection.get(include=["metadatas"])

@@ -20,6 +20,7 @@ import numpy as np
 
 from index.articles import SourceFile
 from index.chunking import Chunk, chunk_id
+from index.dates import iso_from_number
 from index.errors import StoreError
 from index.lexical import LexicalIndex
 from index.manifest import MANIFEST_SUFFIX, Entry, Manifest
@@ -257,10 +258,12 @@ class Store:
                 for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
 
     def stats(self) -> StoreStats:
-        entries = self.articles.all()
-        dates = sorted(m["date"] for m in entries.values())
-        return StoreStats(articles=len(entries), chunks=self.chunks.count(),
-                          first_date=dates[0] if dates else None, last_date=dates[-1] if dates else None)
+        """Counts from Chroma and the date span from the keyword index: a few small calls whatever the archive's
+        size (every page load asks), instead of reading every manifest entry."""
+        first, last = self.lexical.date_range()
+        return StoreStats(articles=self.articles.count(), chunks=self.chunks.count(),
+                          first_date=iso_from_number(first) if first else None,
+                          last_date=iso_from_number(last) if last else None)
 
     def close(self) -> None:
         self.lexical.close()

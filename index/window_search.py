@@ -29,6 +29,7 @@ from index.vector_index import ChromaVectorIndex, date_where
 IDS_MAX = 20_000       # ids a restricted query carries (28 ms at 20k on 100k chunks; the request grows with it)
 OVERFETCH_MAX = 2_000  # unfiltered results asked for at most before falling back to the server's filter
 SAFETY = 2.0           # over-fetch this many times what the window's share predicts, before growing
+MISSING_ID = "Error finding id"   # chromadb 1.5.9's error for a query restricted to an id it does not hold
 IDS_PER_RESULT = 5     # a restricted query's id costs about a fifth of an over-fetched result (dated here too)
 
 
@@ -79,11 +80,17 @@ class ServerWindowSearch:
         if chosen.how == "empty":
             return []
         if chosen.how == "ids":
-            ids = self.lexical.ids_between(date_min, date_max)
-            return self._dated(self.chunks.query(vector=vector, limit=limit, where=None, ids=ids),
-                               date_min, date_max)[:limit]
+            try:
+                hits = self.chunks.query(vector=vector, limit=limit, where=None,
+                                         ids=self.lexical.ids_between(date_min, date_max))
+                return self._dated(hits, date_min, date_max)[:limit]
+            except Exception as exc:
+                if MISSING_ID not in str(exc):
+                    raise
+                # chromadb fails the whole query when one id is gone: another process removed or replaced an
+                # article since this keyword index caught up. Its filter answers meanwhile (slower, exact)
         hits: list[tuple[str, float]] = []
-        for k in chosen.fetch:
+        for k in chosen.fetch if chosen.how == "overfetch" else ():
             hits = self._dated(self.chunks.query(vector=vector, limit=k, where=None), date_min, date_max)
             if len(hits) >= limit:
                 return hits[:limit]

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 
+from index.dates import iso_from_number
 from index.settings import Settings, offline_environment
 
 
@@ -34,8 +35,7 @@ def main() -> None:
             dates = store.lexical.dates()
             passages, _ = assistant.retrieve(request["q"], as_of=request.get("as_of"),
                                              date_from=request.get("date_from"), date_to=request.get("date_to"))
-            reply = {"keyword": sorted({f"{d // 10000:04d}-{d // 100 % 100:02d}-{d % 100:02d}"
-                                        for d in (dates[cid] for cid, _ in hits)}),
+            reply = {"keyword": sorted({iso_from_number(dates[cid]) for cid, _ in hits}),
                      "dated": sorted({p.date for p in passages})}
         except Exception as exc:   # the test shows it
             reply = {"error": f"{type(exc).__name__}: {exc}"}

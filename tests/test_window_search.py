@@ -89,6 +89,22 @@ def test_a_hit_the_keyword_index_does_not_know_is_dated_by_the_server_and_droppe
         chunks.collection.delete(ids=["late", "early"])
 
 
+def test_a_window_whose_ids_include_a_chunk_removed_since_is_still_searched(parts):
+    """Another process removed a chunk this keyword index still lists: Chroma refuses an ids-restricted query
+    naming it, so the window is searched by the server's filter instead, and the result is still exact."""
+    chunks, lexical = parts
+    lexical.add([("gone", "a-gone", 20220106, "text gone")])
+    taken = []
+    try:
+        query = np.random.default_rng(7).normal(size=DIM).astype(np.float32)
+        query /= np.linalg.norm(query)
+        got = ServerWindowSearch(chunks, lexical, 20_000, 50, on_plan=taken.append).search(query, 8, 20220105,
+                                                                                            20220111)
+        assert taken[-1].how == "ids" and [cid for cid, _ in got] == exact(query, 8, 20220105, 20220111)
+    finally:
+        lexical.remove_articles(["a-gone"])
+
+
 def test_an_empty_window_asks_the_server_nothing(parts):
     chunks, lexical = parts
 
