@@ -214,7 +214,8 @@ def _write(articles: list[Article], settings: Settings, store: Store, embed_batc
             progress(done, total)
 
 
-def write_batches(chunked: Sequence[tuple[Article, list[Chunk]]], size: int) -> list[list[tuple[Article, list[Chunk]]]]:
+def write_batches(chunked: Sequence[tuple[Article, list[Chunk]]], size: int
+                  ) -> list[list[tuple[Article, list[Chunk]]]]:
     """Whole articles grouped until a group holds at least `size` chunks: the unit embedded and committed together."""
     batches: list[list[tuple[Article, list[Chunk]]]] = []
     batch: list[tuple[Article, list[Chunk]]] = []
