@@ -83,6 +83,8 @@ def embed_on_ray(settings: Settings, workers: int, rows_per_call: int = ROWS_PER
         warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
         rows = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)],
                                    override_num_blocks=max(1, -(-len(texts) // rows_per_call)))
+        # Ray Data logs one core_worker error line per pool about constructor arguments kept in its object store
+        # (ray-project/ray#53727): its own actor wrapper takes some, so it shows with or without ours; harmless
         vectors = rows.map_batches(EmbedActor, fn_constructor_kwargs={"settings": settings},
                                    compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=ACTOR_CPUS,
                                    batch_size=rows_per_call, batch_format="numpy")
@@ -137,14 +139,22 @@ def pool_size(requested: int | None) -> int:
     return requested or max(1, cpus // ACTOR_CPUS)
 
 
+def actor_settings(settings: Settings, embedder: Embedder) -> Settings:
+    """The settings an actor builds its encoder from: the driver's encoder, and a cache folder that does not
+    depend on the actor's working folder. Exports the ONNX model here first, so this machine's actors never race
+    to export it (an actor on another machine exports its own, once, if its cache lacks it)."""
+    settings = settings.replace(cache_dir=settings.cache_dir.expanduser().resolve(),
+                                embed_backend=getattr(embedder, "backend", None))
+    prepare(settings)
+    return settings
+
+
 def ingest_on_ray(paths: Sequence[Path | str], settings: Settings, store: Store, embedder: Embedder, address: str,
                   workers: int | None = None, progress: Progress | None = None, fallback_date: dt.date | None = None,
                   reading: Reading | None = None) -> IngestReport:
     """`ingest` with the embedding done by a pool of Ray actors running `embedder`'s encoder (the store's, from
     `store_encoder`). Disconnects from the cluster (or stops the local one) when done."""
-    settings = settings.replace(cache_dir=settings.cache_dir.expanduser().resolve(),
-                                embed_backend=getattr(embedder, "backend", None))
-    prepare(settings)  # export the ONNX model once here, so the actors of this machine never race to export it
+    settings = actor_settings(settings, embedder)
     connect(address, settings.timeout_s, local_cpus=workers)
     import ray
 

@@ -13,13 +13,14 @@ from typing import Iterator, Sequence
 import pytest
 
 from eval.bench import generate_articles, write_jsonl
+from eval.bench_ray import measure_ray_ingest, ray_rows
 from index.__main__ import main
 from index.distributed import RAY_MISSING, connect, parse_address, regroup
 from index.errors import RayError
 from index.ingest import embed_locally, ingest, write_batches
 from index.settings import Settings
 from index.store import open_store
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import REALTIMEQA, ROOT, SEEDS
 from tests.test_chroma_server import chroma_server, free_port  # noqa: F401  (a fixture, used by name)
 
 RAY = Path(sys.executable).parent / "ray"
@@ -263,3 +264,27 @@ def test_an_interrupted_ray_ingest_is_completed_by_a_rerun_without_duplicates(ra
     assert len(manifest) == expected
     assert len(vectors) == sum(entry["chunks"] for entry in manifest.values())   # no duplicates, no leftovers
     print(f"\nkilled with {committed} of {expected} articles committed; the rerun: {summary}")
+
+
+# --- the benchmark section (10) -----------------------------------------------------------------------------
+def test_the_ray_rows_mark_the_extrapolation_and_judge_the_overhead():
+    run = {"chunks": 100, "chunks_per_s": 30.0, "first_batch_s": 4.0, "steady_chunks_per_s": 32.0}
+    figures = {"cores": 2, "local": {**run, "chunks_per_s": 40.0},
+               "ray": {"1": {**run, "chunks_per_s": 18.0}, "2": run},
+               "overhead_at_equal_cores": 0.25, "per_worker_chunks_per_s": 20.0,
+               "extrapolated_chunks_per_s": {"8": 160.0, "64": 1280.0}}
+    rows = ray_rows(figures)
+    assert rows[0][1].startswith("40.0 / 18.0 / 30.0 chunks/s")
+    assert rows[1] == ("10 Ray overhead at equal cores (2 actors vs local, 2 cores)", "25% (30.0 vs 40.0 chunks/s)",
+                       "<= 20%", "NO")
+    assert "EXTRAPOLATED" in rows[2][1] and "64 workers ~ 1,280 chunks/s (4 h for 20M chunks)" in rows[2][1]
+
+
+@pytest.mark.slow
+def test_the_ray_bench_section_measures_local_and_both_pools_on_the_same_sample(tmp_path):
+    figures = measure_ray_ingest(REALTIMEQA, 20, tmp_path, Settings(store_dir=tmp_path / "unused"), pools=[1, 2])
+    assert set(figures["ray"]) == {"1", "2"}
+    assert figures["local"]["chunks"] == figures["ray"]["1"]["chunks"] == figures["ray"]["2"]["chunks"] >= 20
+    assert all(v["chunks_per_s"] > 0 for v in [figures["local"], *figures["ray"].values()])
+    assert figures["extrapolated_chunks_per_s"]["8"] == pytest.approx(8 * figures["per_worker_chunks_per_s"])
+    assert ("overhead_at_equal_cores" in figures) == (figures["cores"] in (1, 2))
