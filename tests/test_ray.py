@@ -271,20 +271,24 @@ def test_the_ray_rows_mark_the_extrapolation_and_judge_the_overhead():
     run = {"chunks": 100, "chunks_per_s": 30.0, "first_batch_s": 4.0, "steady_chunks_per_s": 32.0}
     figures = {"cores": 2, "local": {**run, "chunks_per_s": 40.0},
                "ray": {"1": {**run, "chunks_per_s": 18.0}, "2": run},
+               "local_1_thread": {**run, "chunks_per_s": 20.0}, "overhead_at_one_core": 0.1,
                "overhead_at_equal_cores": 0.25, "per_worker_chunks_per_s": 20.0,
                "extrapolated_chunks_per_s": {"8": 160.0, "64": 1280.0}}
     rows = ray_rows(figures)
     assert rows[0][1].startswith("40.0 / 18.0 / 30.0 chunks/s")
     assert rows[1] == ("10 Ray overhead at equal cores (2 actors vs local, 2 cores)", "25% (30.0 vs 40.0 chunks/s)",
                        "<= 20%", "NO")
-    assert "EXTRAPOLATED" in rows[2][1] and "64 workers ~ 1,280 chunks/s (4 h for 20M chunks)" in rows[2][1]
+    assert rows[2] == ("10 Ray overhead at equal cores (1 actor vs local on 1 thread)", "10% (18.0 vs 20.0 chunks/s)",
+                       "<= 20%", "yes")
+    assert "EXTRAPOLATED" in rows[3][1] and "64 workers ~ 1,280 chunks/s (4 h for 20M chunks)" in rows[3][1]
 
 
 @pytest.mark.slow
 def test_the_ray_bench_section_measures_local_and_both_pools_on_the_same_sample(tmp_path):
     figures = measure_ray_ingest(REALTIMEQA, 20, tmp_path, Settings(store_dir=tmp_path / "unused"), pools=[1, 2])
     assert set(figures["ray"]) == {"1", "2"}
-    assert figures["local"]["chunks"] == figures["ray"]["1"]["chunks"] == figures["ray"]["2"]["chunks"] >= 20
+    assert figures["local"]["chunks"] == figures["local_1_thread"]["chunks"] == figures["ray"]["1"]["chunks"] \
+        == figures["ray"]["2"]["chunks"] >= 20
     assert all(v["chunks_per_s"] > 0 for v in [figures["local"], *figures["ray"].values()])
     assert figures["extrapolated_chunks_per_s"]["8"] == pytest.approx(8 * figures["per_worker_chunks_per_s"])
-    assert ("overhead_at_equal_cores" in figures) == (figures["cores"] in (1, 2))
+    assert ("overhead_at_equal_cores" in figures) == (figures["cores"] in (1, 2)) and "overhead_at_one_core" in figures
