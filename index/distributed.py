@@ -126,7 +126,7 @@ def connect(address: str, timeout_s: float, local_cpus: int | None = None) -> No
         else:
             ray.init(address=address, **options)
     except ConnectionError as exc:
-        raise RayError(f"no Ray cluster at {address}: {exc}") from exc
+        raise RayError(f"no Ray cluster found (--ray {address}): {exc}") from exc
 
 
 def pool_size(requested: int | None) -> int:
