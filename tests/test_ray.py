@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Iterator, Sequence
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from eval.bench import generate_articles, write_jsonl
 from eval.bench_ray import measure_ray_ingest, ray_rows
 from index.__main__ import main
-from index.distributed import RAY_MISSING, connect, parse_address, regroup
+from index.distributed import RAY_MISSING, connect, parse_address, pool_size, regroup
 from index.errors import RayError
 from index.ingest import embed_locally, ingest, write_batches
 from index.settings import Settings
@@ -115,6 +116,18 @@ def test_without_ray_installed_the_error_names_the_extra(monkeypatch):
     with pytest.raises(RayError) as error:
         connect("local", 5)
     assert str(error.value) == RAY_MISSING == "ingest on Ray needs Ray: pip install -e '.[distributed]'"
+
+
+@pytest.mark.parametrize("requested, expected", [(None, 3), (1, 1), (3, 3)])
+def test_the_pool_defaults_to_one_actor_per_cpu_of_the_cluster(monkeypatch, requested, expected):
+    monkeypatch.setitem(sys.modules, "ray", SimpleNamespace(cluster_resources=lambda: {"CPU": 3.0}))
+    assert pool_size(requested) == expected
+
+
+def test_a_pool_larger_than_the_cluster_is_refused_rather_than_left_waiting(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", SimpleNamespace(cluster_resources=lambda: {"CPU": 2.0}))
+    with pytest.raises(RayError, match="--ray-workers 3: the cluster has 2 CPUs, room for 2 actors"):
+        pool_size(3)
 
 
 def test_an_unreachable_ray_address_fails_in_one_line_within_seconds(tmp_path, capsys):
