@@ -11,6 +11,8 @@ Stores are built with the default encoder (NEWSQA_EMBED_BACKEND, else onnx); tor
   7 plain LlamaIndex  ingest time ratio, query latency ratio, recall@5 of both on the RealTime QA subset
   8 real-text ingest  chunks/s ingesting real news articles (--real-articles), per encoder (>= 28 chunks/s)
   9 first dated answer  at the largest size, in a new process: its latency over the warm p50 (within 1 s)
+ 10 Ray ingest        with --ray: the sample of (8) on Ray beside local, overhead at equal cores (<= 20%), per
+                      worker, N workers extrapolated (eval/bench_ray.py; needs the distributed extra)
 
 The corpus is generated deterministically (seed sentences recombined with other names, places, numbers and dates
 over three years) or read with --articles. Stores for the latency sizes embed only the chunks the ingest step
@@ -454,6 +456,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if real and (real / "articles.jsonl" if real.is_dir() else real).exists():
         print(f"bench: (8) ingest of real articles from {real}, per encoder", file=sys.stderr)
         results["real_ingest"] = measure_real_ingest(real, args.real_chunks, work, base, embedders)
+        if args.ray:
+            from eval.bench_ray import measure_ray_ingest
+
+            print("bench: (10) the same real articles ingested on an in-process Ray cluster", file=sys.stderr)
+            results["ray_ingest"] = measure_ray_ingest(real, args.real_chunks, work, main_settings)
 
     print("bench: (4)(5)(6) answer latency by store size, in new processes", file=sys.stderr)
     from index.ingest import load_articles  # noqa: F401  (chunking imports warm once here, not in a timing)
@@ -566,6 +573,10 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                         f"{cold.get('median_process_s', float('nan')):.1f} s); loaded: {', '.join(cold['loaded'])}",
                         f"<= {TARGETS['cold_start_s']:g} s" if main else "(reference)",
                         cold["median_s"] <= TARGETS["cold_start_s"]))
+    if "ray_ingest" in r:
+        from eval.bench_ray import ray_rows
+
+        rows.extend(ray_rows(r["ray_ingest"]))
     big = r["latency"][-1]
     rows.append(row(f"6 peak RSS @ {big['chunks']} chunks", f"{big['peak_rss_mb']:.0f} MB", "<= 1536 MB",
                     big["peak_rss_mb"] <= TARGETS["peak_rss_mb"]))
@@ -620,6 +631,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="real articles for (8), ingest throughput on real text: a folder with articles.jsonl or a "
                         ".jsonl file (default: the RealTime QA folder; skipped when it is missing)")
     p.add_argument("--real-chunks", type=int, default=1500, help="about this many real chunks are ingested in (8)")
+    p.add_argument("--ray", action="store_true",
+                   help="add (10): the real-text sample of (8) ingested on an in-process Ray cluster with 1 actor and "
+                        "one per core, beside the local ingest (needs pip install -e '.[distributed]'; ~3 min)")
     p.add_argument("--no-onnx", action="store_true", help="torch only: skip (3), the recall comparison and ONNX")
     p.add_argument("--no-baseline", action="store_true", help="skip the plain LlamaIndex pipeline (7)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated corpus")

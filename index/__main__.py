@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from index.errors import RayError
 from index.settings import Settings, SettingsError, settings_help
 
 
@@ -39,6 +40,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--remove", nargs="+", metavar="PATH_OR_URL",
                         help="drop the articles that came from these files, folders, page URLs or feeds (a feed "
                              "also leaves the feed list)")
+    parser.add_argument("--ray", metavar="auto|HOST:PORT|local",
+                        help="embed the PATHs' chunks in a pool of Ray actors: on the cluster this machine joined "
+                             "(auto), the one whose head is at HOST:PORT, or one started in this process (local); "
+                             "needs pip install -e '.[distributed]'")
+    parser.add_argument("--ray-workers", type=int, metavar="N",
+                        help="with --ray: actors in the pool, one CPU each (default: one per CPU of the cluster)")
     parser.add_argument("--store", type=Path, help="store folder (overrides NEWSQA_STORE_DIR)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.epilog = ("exit status: 0 when every file went in, 1 when any file or record was rejected (the rest "
@@ -46,6 +53,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not (args.paths or args.remove or args.feed or args.follow or args.feeds):
         parser.error("give files, folders or URLs to ingest, --feed URL_OR_FILE, --follow, --feeds, or --remove PATH")
+    if (args.ray or args.ray_workers) and not (args.ray and args.paths):
+        parser.error("--ray ingests PATHs: give --ray ADDRESS with files or folders (--ray-workers needs --ray)")
+    if args.ray_workers is not None and args.ray_workers < 1:
+        parser.error(f"--ray-workers {args.ray_workers}: give 1 or more")
     return args
 
 
@@ -62,7 +73,6 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = Settings.from_env(os.environ, store_dir=args.store)
-        from index.ingest import ingest, progress_bar, remove
         from index.store import StoreError, open_store
 
         if args.follow and not args.feed and not load_feeds(registry_path(settings)):
@@ -77,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
             embedder = make_embedder(store_encoder(settings, store.encoder))
         if args.paths:
-            report = ingest(args.paths, settings, store, embedder, progress=progress_bar(), fallback_date=args.date,
-                            reading=lambda name: progress_bar(f"reading {name}", "B"))
+            report = ingest_paths(args, settings, store, embedder)
             show(report, args.quiet)
             rejected = rejected or bool(report.rejected)
         if args.feed and not args.follow:
@@ -91,9 +100,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"store {settings.store_dir}: {stats.articles} articles, {stats.chunks} chunks"
               + (f", {stats.first_date} to {stats.last_date}" if stats.first_date else ""))
         return 1 if rejected else 0
-    except (SettingsError, StoreError, FeedListError) as exc:
+    except (SettingsError, StoreError, FeedListError, RayError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def ingest_paths(args: argparse.Namespace, settings: Settings, store: Any, embedder: Any) -> Any:
+    """The PATHs ingested here, or with their embedding on Ray (--ray); the same report either way."""
+    from index.ingest import ingest, progress_bar
+
+    common = {"progress": progress_bar(), "fallback_date": args.date,
+              "reading": lambda name: progress_bar(f"reading {name}", "B")}
+    if not args.ray:
+        return ingest(args.paths, settings, store, embedder, **common)
+    from index.distributed import ingest_on_ray
+
+    return ingest_on_ray(args.paths, settings, store, embedder, args.ray, args.ray_workers, **common)
 
 
 def show(report: Any, quiet: bool, skip_unchanged: bool = False) -> None:

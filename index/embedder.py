@@ -81,11 +81,13 @@ def _torch_threads(n: int):
 
 
 class LazyEmbedder:
-    """Loads the model on first use, so a re-ingest with nothing new, or a store-only command, never pays for it."""
+    """Loads the model on first use, so a re-ingest with nothing new, or a store-only command, never pays for it.
+    `threads` caps the encoder's CPU threads (0: all cores), for a Ray actor given one core of a shared node."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, threads: int = 0) -> None:
         self.name = settings.embed_model
         self.backend = settings.embed_backend
+        self.threads = threads
         self._settings = settings
         self._model: Embedder | None = None
 
@@ -94,7 +96,7 @@ class LazyEmbedder:
         if self._model is None:
             s = self._settings
             builder = ENCODERS[s.embed_backend]
-            self._model = builder(s.embed_model, s.cache_dir / "onnx")
+            self._model = builder(s.embed_model, s.cache_dir / "onnx", self.threads)
         return self._model
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
@@ -104,20 +106,30 @@ class LazyEmbedder:
         return self.loaded.embed_query(text)
 
 
-def _onnx_encoder(name: str, cache_dir: Path, quantized: bool = False) -> Embedder:
+def _onnx_encoder(name: str, cache_dir: Path, threads: int = 0, quantized: bool = False) -> Embedder:
     """ONNX Runtime on a local export of the same weights (index/onnx_export.py says why not optimum)."""
     offline_environment()
     from index.onnx_export import OnnxEmbedder
 
-    return OnnxEmbedder(name, model_path(name), cache_dir, quantized=quantized)
+    return OnnxEmbedder(name, model_path(name), cache_dir, quantized=quantized, threads=threads)
+
+
+def _torch_encoder(name: str, cache_dir: Path, threads: int = 0) -> Embedder:
+    embedder = SentenceTransformerEmbedder(name, "torch")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)  # process-wide: only ever set in a process that only embeds (a Ray actor)
+    return embedder
 
 
 # onnx keeps torch's float32 weights; onnx-int8 quantizes them: faster, but on the seed set it flipped 3 of 54
 # answers near the refusal thresholds (docs/performance.md), so it is an option, not the default
+# each builder takes (model name, ONNX cache folder, threads: 0 for all cores)
 ENCODERS = {
     "onnx": _onnx_encoder,
-    "onnx-int8": lambda name, cache_dir: _onnx_encoder(name, cache_dir, quantized=True),
-    "torch": lambda name, cache_dir: SentenceTransformerEmbedder(name, "torch"),
+    "onnx-int8": lambda name, cache_dir, threads=0: _onnx_encoder(name, cache_dir, threads, quantized=True),
+    "torch": _torch_encoder,
 }
 
 
@@ -135,10 +147,10 @@ def store_encoder(settings: Settings, built_with: str | None) -> Settings:
     return settings.replace(embed_backend=built_with)
 
 
-def make_embedder(settings: Settings) -> Embedder:
+def make_embedder(settings: Settings, threads: int = 0) -> Embedder:
     """The one place an embedder is chosen; it loads on first use. For an existing store, pass the settings
     through `store_encoder` first."""
-    return LazyEmbedder(settings)
+    return LazyEmbedder(settings, threads)
 
 
 def prepare(settings: Settings) -> Path | None:

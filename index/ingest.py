@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from index.articles import Article, Rejection, SourceFile, discover, display_path, load_file
 from index.boilerplate import block_keys, common_blocks, dropped_lines
@@ -17,6 +17,15 @@ from index.store import Store
 
 Progress = Callable[[int, int], None]  # (chunks done, chunks in all), or (bytes read, bytes in all)
 Reading = Callable[[str], Progress]     # a file's name -> the bar that shows it being read (archives only)
+# The chunk texts of every write batch of a run -> each batch's vectors, in the same order, lazily: batch i is
+# written as soon as its vectors arrive. Locally each batch is embedded when its turn comes; on Ray
+# (index/distributed.py) every batch is submitted at once and embedded ahead by a pool of actors.
+BatchEmbedder = Callable[[Sequence[Sequence[str]]], Iterator[list[list[float]]]]
+
+
+def embed_locally(embedder: Embedder) -> BatchEmbedder:
+    """Each write batch embedded in this process, when the write loop asks for it."""
+    return lambda batches: (embedder.embed_documents(texts) for texts in batches)
 
 
 def progress_bar(desc: str = "embedding", unit: str = "chunk") -> Progress:
@@ -109,9 +118,11 @@ def load_urls(urls: Iterable[str], settings: Settings, fallback_date: dt.date | 
 
 def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedder: Embedder,
            progress: Progress | None = None, names: dict[Path, str] | None = None,
-           fallback_date: dt.date | None = None, reading: Reading | None = None) -> IngestReport:
+           fallback_date: dt.date | None = None, reading: Reading | None = None,
+           embed_batches: BatchEmbedder | None = None) -> IngestReport:
     """Ingest files, folders and URLs (strings with a scheme: 'https://...'); `names` shows some files under
-    another name (an upload under its own); `fallback_date` dates web pages that carry no date of their own."""
+    another name (an upload under its own); `fallback_date` dates web pages that carry no date of their own;
+    `embed_batches` embeds elsewhere (on Ray) instead of with `embedder`, which then only names the encoder."""
     from index.web import is_url
 
     started = time.perf_counter()
@@ -120,14 +131,14 @@ def ingest(paths: Sequence[Path | str], settings: Settings, store: Store, embedd
     articles, rejected, complete = load_articles(files, settings, names, fallback_date, reading)
     fetched, refused = load_urls(urls, settings, fallback_date)
     report = store_articles([*articles, *fetched], [*rejected, *refused], complete, settings, store, embedder,
-                            progress)
+                            progress, embed_batches)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def store_articles(articles: Sequence[Article], rejected: list[Rejection], complete: Sequence[SourceFile],
-                   settings: Settings, store: Store, embedder: Embedder, progress: Progress | None = None
-                   ) -> IngestReport:
+                   settings: Settings, store: Store, embedder: Embedder, progress: Progress | None = None,
+                   embed_batches: BatchEmbedder | None = None) -> IngestReport:
     """Store loaded articles: skip the unchanged and duplicates, replace the changed, and drop the records that
     vanished from the `complete` files (files read whole; never a feed, whose old entries just scroll off)."""
     started = time.perf_counter()
@@ -174,7 +185,7 @@ def store_articles(articles: Sequence[Article], rejected: list[Rejection], compl
 
     common = store_common_blocks(store, fresh) if fresh else set()
     report.boilerplate_lines = sum(len(dropped_lines(a.text, common)) for a in fresh)
-    _write(fresh, settings, store, embedder, report, progress, common)
+    _write(fresh, settings, store, embed_batches or embed_locally(embedder), report, progress, common)
     if report.chunks_added or report.removed or report.replaced:
         store.save_date_vectors()
     report.seconds = time.perf_counter() - started
@@ -188,30 +199,40 @@ def store_common_blocks(store: Store, articles: Sequence[Article]) -> set[str]:
     return common_blocks([*stored, *(block_keys(a.text) for a in articles)])
 
 
-def _write(articles: list[Article], settings: Settings, store: Store, embedder: Embedder, report: IngestReport,
-           progress: Progress | None, common: set[str] | None = None) -> None:
+def _write(articles: list[Article], settings: Settings, store: Store, embed_batches: BatchEmbedder,
+           report: IngestReport, progress: Progress | None, common: set[str] | None = None) -> None:
     chunked = [(a, chunk_article(a, settings.chunk_size, settings.chunk_overlap, common or set())) for a in articles]
+    batches = write_batches(chunked, settings.ingest_batch)
     total = sum(len(c) for _, c in chunked)
     done = 0
     if progress:
         progress(0, total)
+    texts = [[c.embed_text() for _, cs in batch for c in cs] for batch in batches]
+    for batch, vectors in zip(batches, embed_batches(texts), strict=True):
+        done += _write_batch(batch, vectors, store, report)
+        if progress:
+            progress(done, total)
+
+
+def write_batches(chunked: Sequence[tuple[Article, list[Chunk]]], size: int
+                  ) -> list[list[tuple[Article, list[Chunk]]]]:
+    """Whole articles grouped until a group holds at least `size` chunks: the unit embedded and committed together."""
+    batches: list[list[tuple[Article, list[Chunk]]]] = []
     batch: list[tuple[Article, list[Chunk]]] = []
     in_batch = 0
-    for i, item in enumerate(chunked):
+    for item in chunked:
         batch.append(item)
         in_batch += len(item[1])
-        if in_batch >= settings.ingest_batch or i == len(chunked) - 1:
-            done += _write_batch(batch, store, embedder, report)
+        if in_batch >= size:
+            batches.append(batch)
             batch, in_batch = [], 0
-            if progress:
-                progress(done, total)
+    return batches + ([batch] if batch else [])
 
 
-def _write_batch(batch: list[tuple[Article, list[Chunk]]], store: Store, embedder: Embedder,
+def _write_batch(batch: list[tuple[Article, list[Chunk]]], vectors: Sequence[Sequence[float]], store: Store,
                  report: IngestReport) -> int:
     store.remove_articles([a.id for a, _ in batch])  # old versions and leftovers of an interrupted ingest
     chunks = [c for _, cs in batch for c in cs]
-    vectors = embedder.embed_documents([c.embed_text() for c in chunks])
     store.add_chunks(chunks, vectors)
     store.commit_articles({a.id: {"content_hash": a.content_hash, "text_hash": a.text_hash, "source": a.source,
                                   "source_key": a.source_key, "title": a.title, "date": a.date.isoformat(),
