@@ -187,7 +187,7 @@ def store_articles(articles: Sequence[Article], rejected: list[Rejection], compl
     report.boilerplate_lines = sum(len(dropped_lines(a.text, common)) for a in fresh)
     _write(fresh, settings, store, embed_batches or embed_locally(embedder), report, progress, common)
     if report.chunks_added or report.removed or report.replaced:
-        store.save_date_vectors()
+        store.finish_writes()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -269,7 +269,7 @@ def remove(paths: Sequence[Path | str], store: Store) -> list[str]:
               if m.get("source_key") in urls or (targets and from_paths(m, targets))}
     store.remove_articles(list(doomed))
     if doomed:
-        store.save_date_vectors()
+        store.finish_writes()
     return sorted(doomed.values())
 
 

@@ -22,6 +22,7 @@ CREATE INDEX IF NOT EXISTS chunks_date ON chunks(date_num);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(terms, tokenize='unicode61');
 CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, row);
 CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS taken (article_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
 """
 Row = tuple[str, str, int, str]   # (chunk id, article id, date_num, text)
 MAX_QUERY_TERMS = 32
@@ -128,11 +129,27 @@ class LexicalIndex:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO marks(name, value) VALUES (?,?)", (name, value))
 
+    def stamps(self) -> dict[str, int]:
+        """article id -> the change-log stamp of its version this index holds, for the recent changes it keeps
+        (index/sync.py: so a reopened index does not re-read what it already took in)."""
+        with self._lock:
+            return dict(self._db.execute("SELECT article_id, at FROM taken"))
+
+    def keep_stamps(self, stamps: dict[str, int], forget_until: int | None = None) -> None:
+        """Record these stamps, and forget those at or before `forget_until`, in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO taken(article_id, at) VALUES (?,?)", stamps.items())
+            if forget_until is not None:
+                self._db.execute("DELETE FROM taken WHERE at <= ?", (forget_until,))
+            self._db.execute("COMMIT")
+
     def clear(self) -> None:
         with self._lock:
             self._db.execute("DELETE FROM fts")
             self._db.execute("DELETE FROM chunks")
             self._db.execute("DELETE FROM marks")
+            self._db.execute("DELETE FROM taken")
             self._doc_count = None
             self._own_writes += 1
 

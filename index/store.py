@@ -235,11 +235,14 @@ class Store:
         """Whether date windows are searched over the in-process copy (embedded stores; a server searches them)."""
         return self.settings.date_vectors and self.server_windows is None
 
-    def save_date_vectors(self) -> None:
-        """Bring the copy saved beside the store up to date after a write (ingest calls this), so the next
-        dated question maps it instead of reading every vector back from Chroma."""
+    def finish_writes(self) -> None:
+        """After a run of writes (ingest and removal call this): an embedded store saves its date-sorted copy, so
+        the next dated question maps it instead of reading every vector back from Chroma; a server's keyword
+        index moves its change-log mark past this process's own writes, so reopening it does not re-read them."""
         if self.uses_date_copy:
             self.date_copy.save()
+        if self._follower is not None:
+            self._follower.follow(force=True)
 
     def get_chunks(self, ids: Sequence[str], query: Sequence[float] | None = None) -> dict[str, StoredChunk]:
         """Stored chunks by id; with a query vector, each carries its cosine similarity to it."""

@@ -7,8 +7,9 @@ chunks added, replaced or removed. It grows with the articles, not with the writ
 article's chunks from Chroma, which makes replaying an entry harmless and the order of entries irrelevant.
 
 Chroma has no counter to increment atomically, so the stamps are clocks: a reader asks for entries newer than
-the newest it has taken in minus SLACK_MS (a writer's clock may lag the others', and an entry is stamped just
-before its upsert lands) and skips those it already took in. Known limit: a writer whose clock lags by more than
+where its last read began (by its clock, or the newest stamp it saw if later) minus SLACK_MS (a writer's clock
+may lag the others', and an entry is stamped just before its upsert lands) and skips those it already took in,
+whose stamps it keeps in the keyword index's file (so a reopened index re-reads nothing it holds). Known limit: a writer whose clock lags by more than
 SLACK_MS can go unseen until the next open, whose count check rebuilds the keyword index when Chroma and it
 disagree.
 """
@@ -24,7 +25,8 @@ from index.paging import IN_BATCH, PAGE, batches
 
 CHANGES_SUFFIX = "_changes"
 SLACK_MS = 30_000
-MARK = "changes"       # the keyword index's mark: the newest stamp it has taken in
+MARK = "changes"       # the keyword index's mark: how far (a stamp) it has read the log
+FOREVER = 2 ** 62
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,11 @@ class Follower:
     article removed)."""
 
     def __init__(self, log: ChangeLog, lexical: LexicalIndex, read_rows: Callable[[list[str]], list[Row]],
-                 interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+                 interval_s: float, clock: Callable[[], float] = time.monotonic,
+                 wall_ms: Callable[[], int] = now_ms) -> None:
         self.log, self.lexical, self.read_rows = log, lexical, read_rows
-        self.interval_s, self.clock = interval_s, clock
-        self._taken: dict[str, int] = {}
+        self.interval_s, self.clock, self.wall_ms = interval_s, clock, wall_ms
+        self._taken: dict[str, int] = lexical.stamps()   # kept in the index's file: a reopened one re-reads none
         self._checked: float | None = None
         self._lock = threading.Lock()
 
@@ -99,6 +102,7 @@ class Follower:
         with self._lock:
             self.lexical.set_mark(MARK, at)
             self._taken.clear()
+            self.lexical.keep_stamps({}, forget_until=FOREVER)
 
     def taken_in(self, changes: Iterable[Change]) -> None:
         """This process wrote these itself (its keyword index has them): no need to read them back."""
@@ -114,17 +118,27 @@ class Follower:
             if position is None:
                 return 0
             self._checked = self.clock()
+            reading_from = self.wall_ms()
             changes = self.log.since(position - SLACK_MS)
             stale = to_take_in(changes, self._taken)
             for batch in batches(stale, IN_BATCH):
                 self.lexical.replace_articles(batch, self.read_rows(batch))
             self._remember(changes)
-            newest = max((c.at for c in changes), default=position)
+            # the log is read up to when this read began (by this clock), not only up to its newest stamp: else
+            # the last SLACK_MS of a busy ingest would be fetched again at every check, long after it ended
+            newest = max([c.at for c in changes] + [reading_from, position])
             if newest > position:
                 self.lexical.set_mark(MARK, newest)
-            self._taken = forget_before(self._taken, max(newest, position) - SLACK_MS)
+            oldest = newest - SLACK_MS
+            self._taken = forget_before(self._taken, oldest)
+            self.lexical.keep_stamps({}, forget_until=oldest)
             return len(stale)
 
     def _remember(self, changes: Iterable[Change]) -> None:
+        fresh = {}
         for change in changes:
-            self._taken[change.article_id] = max(change.at, self._taken.get(change.article_id, change.at))
+            at = max(change.at, self._taken.get(change.article_id, change.at))
+            if self._taken.get(change.article_id) != at:
+                self._taken[change.article_id] = fresh[change.article_id] = at
+        if fresh:
+            self.lexical.keep_stamps(fresh)

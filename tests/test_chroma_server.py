@@ -125,6 +125,25 @@ def test_a_reopened_store_catches_up_from_the_change_log_without_a_rebuild(chrom
     assert store.lexical.count() == store.chunks.count() > 0 and store.lexical.search("Arlington Virginia", 3)
 
 
+def test_a_store_reopened_after_its_own_ingest_reads_none_of_it_back(chroma_server, tmp_path, embedder,
+                                                                     monkeypatch):
+    """The ingest ends by moving the keyword index's change-log mark past its own writes: reopening the same
+    folder re-reads no article (at 100k chunks, re-reading them all made a restart wait 55 s)."""
+    from index.vector_index import ChromaVectorIndex
+
+    settings = Settings(store_dir=tmp_path / "a", chroma_host="127.0.0.1", chroma_port=chroma_server,
+                        collection="own-writes-test")
+    store = open_store(settings)
+    ingest([SEEDS], settings, store, embedder)
+    store.close()
+    read_back: list[list[str]] = []
+    real = ChromaVectorIndex.keyword_rows
+    monkeypatch.setattr(ChromaVectorIndex, "keyword_rows", lambda self, ids: read_back.append(ids) or real(self, ids))
+    reopened = open_store(settings)
+    assert read_back == [] and reopened.lexical.count() == reopened.chunks.count() > 0
+    reopened.close()
+
+
 class AppProcess:
     """tests/app_process.py in a process of its own: its store, keyword index and date-sorted vectors share
     nothing in memory with this one; only the Chroma server."""

@@ -32,7 +32,8 @@ class ListLog:
 
     def since(self, after: int) -> list[Change]:
         self.reads += 1
-        return [c for c in self.entries if c.at > after]
+        self.returned = [c for c in self.entries if c.at > after]
+        return self.returned
 
 
 @pytest.fixture
@@ -45,7 +46,9 @@ def following(tmp_path):
         return [row for aid in article_ids for row in chroma.get(aid, [])]
 
     lexical = LexicalIndex(tmp_path / "keywords.sqlite3")
-    follower = Follower(log, lexical, read_rows, interval_s=2.0, clock=lambda: clock[0])
+    # the wall clock (ms, as the writers stamp) moves with the monotonic one, from 1,000,000
+    follower = Follower(log, lexical, read_rows, interval_s=2.0, clock=lambda: clock[0],
+                        wall_ms=lambda: 1_000_000 + int(clock[0] * 1000))
     follower.start(1_000_000)
     yield log, chroma, clock, fetched, lexical, follower
     lexical.close()
@@ -63,6 +66,32 @@ def test_an_entry_stamped_late_is_still_taken_in_and_only_once(following):
     assert follower.follow(force=True) == 1
     assert [cid for cid, _ in lexical.search("Yerevan", 5)] == ["late#0"]
     assert follower.follow(force=True) == 0 and fetched == [["new"], ["late"]]
+
+
+def test_once_a_burst_of_writes_is_older_than_the_slack_a_check_fetches_nothing(following):
+    """The mark moves with the reader's clock, not only with the newest stamp: the last seconds of a big ingest
+    are fetched again for at most the slack, not at every check forever (at 100k chunks they made each check page
+    through thousands of entries)."""
+    log, chroma, clock, fetched, lexical, follower = following
+    for i in range(50):
+        chroma[f"a{i}"] = [(f"a{i}#0", f"a{i}", 20230504, f"story {i}")]
+        log.entries.append(Change(f"a{i}", 1_004_000 + i))
+    clock[0] = 5.0
+    assert follower.follow() == 50 and len(log.returned) == 50
+    clock[0] = 5.0 + SLACK_MS / 1000 + 1   # a check more than the slack after they were written...
+    assert follower.follow() == 0
+    clock[0] += 2.0                        # ...and every check after it fetches none of them
+    assert follower.follow() == 0 and log.returned == []
+
+
+def test_a_reopened_index_does_not_read_again_what_it_took_in(following):
+    log, chroma, clock, fetched, lexical, follower = following
+    chroma["a"] = [("a#0", "a", 20230504, "story")]
+    follower.taken_in([Change("a", 1_000_500)])   # this process wrote it
+    log.entries.append(Change("a", 1_000_500))
+    again = Follower(log, lexical, fetched.append, interval_s=2.0, clock=lambda: clock[0],
+                     wall_ms=lambda: 1_000_000 + int(clock[0] * 1000))
+    assert again.follow(force=True) == 0 and fetched == []
 
 
 def test_a_removal_or_replacement_takes_the_article_as_chroma_holds_it_now(following):
