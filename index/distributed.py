@@ -121,8 +121,8 @@ def connect(address: str, timeout_s: float, local_cpus: int | None = None) -> No
     options: dict[str, Any] = {"runtime_env": {"py_modules": [str(INDEX_PACKAGE)]}, "logging_level": "ERROR",
                                "log_to_driver": False}
     try:
-        if target is None and address == "local":
-            ray.init(num_cpus=local_cpus, include_dashboard=False, **options)
+        if target is None and address == "local":   # a new in-process cluster, even beside one this machine runs
+            ray.init(address="local", num_cpus=local_cpus, include_dashboard=False, **options)
         else:
             ray.init(address=address, **options)
     except ConnectionError as exc:

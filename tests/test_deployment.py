@@ -27,9 +27,10 @@ SYNC_BOUND_S = 10.0     # docs/deployment.md: a change is seen by every process 
 START_TIMEOUT_S = 120
 
 
-def doc_commands(text: str) -> list[str]:
-    """The command lines of the page's first bash block, comments and blank lines dropped."""
-    block = re.search(r"```bash\n(.*?)```", text, re.S)[1]
+def doc_commands(text: str, block_number: int = 0) -> list[str]:
+    """The command lines of one of the page's bash blocks (the first: the servers), comments and blank lines
+    dropped."""
+    block = re.findall(r"```bash\n(.*?)```", text, re.S)[block_number]
     lines = [re.sub(r"\s+#.*$", "", line).strip() for line in block.splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
@@ -37,7 +38,7 @@ def doc_commands(text: str) -> list[str]:
 def localise(command: str, folder: Path, ports: dict[str, int]) -> str:
     """The command with /srv/newsqa in `folder` and each documented port replaced by a free one."""
     command = command.replace("/srv/newsqa", str(folder))
-    return re.sub(r"\b(8000|786\d)\b", lambda m: str(ports.setdefault(m[1], free_port())), command)
+    return re.sub(r"\b(8000|786\d|6379)\b", lambda m: str(ports.setdefault(m[1], free_port())), command)
 
 
 def split(command: str) -> tuple[dict[str, str], list[str]]:
@@ -67,6 +68,7 @@ class Deployment:
         if argv[0] == "export":
             self.env.update(dict(word.split("=", 1) for word in argv[1:]))
             return ""
+        argv = [str(self.folder / w[len("/srv/"):]) if w.startswith("/srv/") else w for w in argv]  # /srv/archive
         argv[0] = str(ROOT / argv[0]) if argv[0].startswith(".venv/") else argv[0]
         full_env = {**os.environ, **self.env, **env}
         if "run" in argv and "chroma" in argv[0] or "app.py" in argv:
@@ -153,3 +155,37 @@ def test_the_deployment_pages_commands_work_as_written(deployment):
     assert "removed    seeds/000_d9919218ce5d4bde.txt" in out and ": 1 articles," in out
     for url in deployment.app_urls():   # ... and stops citing what it removed
         assert until(lambda: not cites(url, ARLINGTON_Q, "2023-05-04", "Arlington")), url
+
+
+def test_the_ray_commands_work_as_written(deployment):
+    """The page's Ray block on the same server: a head and a worker node started with `ray start`, the three ways
+    to name a cluster, and `ray stop`. Only the ports and folders are replaced; the install line is what setup
+    did (Ray is importable); Ray's token authentication is off (RAY_AUTH_MODE), as for a private network."""
+    from index.settings import Settings
+    from index.store import make_store
+    from tests.test_reliability import assert_consistent, write_corpus
+
+    commands = doc_commands(DOC.read_text(), 1)
+    assert any("ray start --head" in c for c in commands) and any("--ray local" in c for c in commands)
+    archive = deployment.folder / "archive"
+    write_corpus(archive, count=6)
+    deployment.env.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"})
+    try:
+        for command in commands:
+            if "pip install" in command:
+                __import__("ray")
+                continue
+            out = deployment.run(command, timeout=600)
+            if " --ray " in command:
+                assert re.search(r"\d+ added, \d+ replaced, \d+ unchanged, \d+ duplicate, \d+ removed, 0 rejected",
+                                 out), out
+        store = make_store(Settings(store_dir=deployment.folder / "check-ray", chroma_host="127.0.0.1",
+                                    chroma_port=deployment.ports["8000"]))
+        try:   # seeds/ (both: the other test removed one) and the archive, each once
+            assert store.stats().articles == 2 + 6
+            assert_consistent(store, complete=True)
+        finally:
+            store.close()
+    finally:
+        subprocess.run([str(ROOT / ".venv/bin/ray"), "stop", "--force"], capture_output=True, timeout=120,
+                       env={**os.environ, **deployment.env})
