@@ -212,7 +212,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"scale: writing up to {size} chunks to both stores", file=sys.stderr, flush=True)
             if size > args.embedded_up_to and "embedded" in stores:   # its vector copy alone would be 1.5 GB at 1M
                 stores.pop("embedded").close()
-            have, write_s = grow(stores, chunks, pool, size, have)
+            if args.measure_only:   # the stores of an earlier run in --work, measured again as they are
+                have, write_s = min(store.chunks.count() for store in stores.values()), 0.0
+            else:
+                have, write_s = grow(stores, chunks, pool, size, have)
             row: dict[str, Any] = {"chunks": have, "write_s_per_store": write_s}
             for store in stores.values():   # as an ingest ends: the copy saved, the change-log mark moved on
                 store.finish_writes()
@@ -263,6 +266,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="archive sizes in chunks (default 100000,1000000)")
     p.add_argument("--embedded-up-to", type=int, default=100_000,
                    help="measure the embedded store only up to this size (default 100000; server mode at all sizes)")
+    p.add_argument("--measure-only", action="store_true",
+                   help="measure the stores an earlier run left in --work as they are (one size), writing nothing")
     p.add_argument("--questions", type=int, default=200, help="warm questions per size and mode")
     p.add_argument("--see-runs", type=int, default=3, help="times a second process is timed seeing a new article")
     p.add_argument("--port", type=int, default=8799, help="port of the chroma server the bench starts")

@@ -1,21 +1,22 @@
 """Date-window vector search against a Chroma server, with no copy of the vectors in the app process.
 
-Why not Chroma's `where` on the date: on a `chroma run` server here it cost 300-550 ms a query at 100k chunks
-(the filter scans the metadata; a one-day window cost as much as a 90% one), ~10x that at 1M; an unfiltered query
-cost 4 ms and one restricted to 20k `ids` 28 ms (docs/performance.md, "Server mode"). So a window is searched by
-what the server does fast, planned from the dates the local keyword index already holds (index/lexical.py):
+Why not Chroma's own filters: on a `chroma run` server here, `where` on the date cost 300-550 ms a query at 100k
+chunks and 4-6 s at 1M (it scans the metadata; a one-day window cost as much as a 90% one), and a query restricted
+to `ids` ~2 s at 1M even for one id; an unfiltered query cost 4 ms at 100k and ~40 ms at 1M, and reading 1,000
+chunks' vectors by id ~110 ms at 1M (docs/performance.md, "Server mode"). So a window is searched by what the
+server does fast, planned from the dates the local keyword index already holds (index/lexical.py):
 
 - a window that leaves out few chunks (e.g. as of yesterday): the unfiltered top `limit + left out`, then the
   left-out ones dropped: at least `limit` remain, exact up to HNSW's approximation (the query `k` stays <=
   OVERFETCH_MAX);
-- a window of few chunks (<= IDS_MAX): the query restricted to those chunks' ids: exact, whatever the window;
+- a window of few chunks (<= FETCH_MAX): their vectors read by id and compared here: exact, whatever the window;
 - otherwise the unfiltered top `k` for a `k` growing from what the window's share predicts, up to OVERFETCH_MAX,
   and then (rarely) the server's `where` filter, slow but exact.
 
 Every hit's date is checked before it is returned, against the keyword index or, for a chunk written by another
 process since this one last caught up, against the server's own metadata: as_of is never crossed, whatever the
-plan. Chunks another process wrote since the last catch-up are missed by the ids plan until the next one (at most
-`sync_interval_s`, index/sync.py).
+plan. Chunks another process wrote since the last catch-up are missed by the fetch plan until the next one (at
+most `sync_interval_s`, index/sync.py).
 """
 from __future__ import annotations
 
@@ -23,32 +24,33 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
 
+import numpy as np
+
 from index.lexical import LexicalIndex
 from index.vector_index import ChromaVectorIndex, date_where
 
-IDS_MAX = 20_000       # ids a restricted query carries (28 ms at 20k on 100k chunks; the request grows with it)
+FETCH_MAX = 10_000     # chunks whose vectors a small window reads by id (~0.1 ms each at 1M; where: 2-6 s)
 OVERFETCH_MAX = 2_000  # unfiltered results asked for at most before falling back to the server's filter
 SAFETY = 2.0           # over-fetch this many times what the window's share predicts, before growing
-MISSING_ID = "Error finding id"   # chromadb 1.5.9's error for a query restricted to an id it does not hold
-IDS_PER_RESULT = 5     # a restricted query's id costs about a fifth of an over-fetched result (dated here too)
+RESULTS_PER_FETCHED = 2  # an over-fetched result costs about half a fetched vector: below, fetching is cheaper
 
 
 @dataclass(frozen=True)
 class Plan:
-    how: Literal["ids", "overfetch", "where", "empty"]
+    how: Literal["fetch", "overfetch", "where", "empty"]
     fetch: tuple[int, ...] = ()    # for overfetch: the k of each attempt, in order
 
 
-def plan(limit: int, in_window: int, stored: int, max_ids: int = IDS_MAX, max_k: int = OVERFETCH_MAX) -> Plan:
+def plan(limit: int, in_window: int, stored: int, max_fetch: int = FETCH_MAX, max_k: int = OVERFETCH_MAX) -> Plan:
     """How to find the `limit` nearest of `in_window` chunks among `stored` (counts from the keyword index)."""
     if in_window <= 0:
         return Plan("empty")
     left_out = max(stored - in_window, 0)
     single = limit + left_out
-    if single <= max_k and (single * IDS_PER_RESULT <= in_window or in_window > max_ids):
+    if single <= max_k and (single <= RESULTS_PER_FETCHED * in_window or in_window > max_fetch):
         return Plan("overfetch", (single,))
-    if in_window <= max_ids:
-        return Plan("ids")
+    if in_window <= max_fetch:
+        return Plan("fetch")
     first = min(max_k, math.ceil(SAFETY * limit * stored / in_window))
     steps = [first]
     while steps[-1] < max_k:
@@ -63,39 +65,45 @@ def in_window(date: int | None, date_min: int | None, date_max: int | None) -> b
 class ServerWindowSearch:
     """Vector search over a date window on a Chroma server (see the module docstring for the plans)."""
 
-    def __init__(self, chunks: ChromaVectorIndex, lexical: LexicalIndex, max_ids: int = IDS_MAX,
+    def __init__(self, chunks: ChromaVectorIndex, lexical: LexicalIndex, max_fetch: int = FETCH_MAX,
                  max_k: int = OVERFETCH_MAX, on_plan: Callable[[Plan], None] | None = None) -> None:
         self.chunks = chunks
         self.lexical = lexical
-        self.max_ids, self.max_k = max_ids, max_k
+        self.max_fetch, self.max_k = max_fetch, max_k
         self.on_plan = on_plan    # for tests and the bench: which plan each search took
 
     def search(self, vector: Sequence[float], limit: int, date_min: int | None,
                date_max: int | None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the `limit` nearest chunks dated within the range, best first."""
-        chosen = plan(limit, self.lexical.count_between(date_min, date_max), self.lexical.count(), self.max_ids,
+        chosen = plan(limit, self.lexical.count_between(date_min, date_max), self.lexical.count(), self.max_fetch,
                       self.max_k)
         if self.on_plan is not None:
             self.on_plan(chosen)
         if chosen.how == "empty":
             return []
-        if chosen.how == "ids":
-            try:
-                hits = self.chunks.query(vector=vector, limit=limit, where=None,
-                                         ids=self.lexical.ids_between(date_min, date_max))
-                return self._dated(hits, date_min, date_max)[:limit]
-            except Exception as exc:
-                if MISSING_ID not in str(exc):
-                    raise
-                # chromadb fails the whole query when one id is gone: another process removed or replaced an
-                # article since this keyword index caught up. Its filter answers meanwhile (slower, exact)
+        if chosen.how == "fetch":
+            return self._nearest(vector, limit, self.lexical.ids_between(date_min, date_max), date_min, date_max)
         hits: list[tuple[str, float]] = []
-        for k in chosen.fetch if chosen.how == "overfetch" else ():
+        for k in chosen.fetch:
             hits = self._dated(self.chunks.query(vector=vector, limit=k, where=None), date_min, date_max)
             if len(hits) >= limit:
                 return hits[:limit]
         return self._dated(self.chunks.query(vector=vector, limit=limit, where=date_where(date_min, date_max)),
                            date_min, date_max)
+
+    def _nearest(self, vector: Sequence[float], limit: int, ids: list[str], date_min: int | None,
+                 date_max: int | None) -> list[tuple[str, float]]:
+        """The `limit` nearest of these chunks, by their vectors read from the server (a chunk removed since the
+        keyword index listed it is simply not returned) and dated by the server's metadata."""
+        got = self.chunks.get(ids=ids, include=["embeddings", "metadatas"])
+        if not len(got["ids"]):
+            return []
+        matrix = np.asarray(got["embeddings"], dtype=np.float32)
+        q = np.asarray(vector, dtype=np.float32)
+        sims = matrix @ (q / (np.linalg.norm(q) or 1.0)) / np.maximum(np.linalg.norm(matrix, axis=1), 1e-12)
+        ranked = sorted(range(len(sims)), key=lambda i: (-sims[i], got["ids"][i]))
+        return [(got["ids"][i], float(sims[i])) for i in ranked
+                if in_window(int(got["metadatas"][i].get("date_num", 0)), date_min, date_max)][:limit]
 
     def _dated(self, hits: list[tuple[str, float]], date_min: int | None,
                date_max: int | None) -> list[tuple[str, float]]:

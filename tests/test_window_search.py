@@ -16,15 +16,15 @@ from index.window_search import Plan, ServerWindowSearch, plan
 
 @pytest.mark.parametrize("limit, in_window, stored, expected", [
     (40, 0, 1000, Plan("empty")),
-    (40, 150, 150, Plan("ids")),                                # a small store: its few ids cost less than k=40
+    (40, 150, 150, Plan("overfetch", (40,))),                   # a small store, all in the window: no filter
     (40, 1000, 1000, Plan("overfetch", (40,))),                 # the window holds everything: no filter at all
     (40, 99_900, 100_000, Plan("overfetch", (140,))),           # as of yesterday: the top 40 + the 100 left out
-    (40, 15_000, 100_000, Plan("ids")),                         # a few weeks of a large archive: restricted to ids
+    (40, 1_500, 100_000, Plan("fetch")),                        # a few days of a large archive: its vectors
     (40, 50_000, 100_000, Plan("overfetch", (160, 640, 2000))), # half of it: grow from what the share predicts
     (40, 25_000, 1_000_000, Plan("overfetch", (2000,))),        # a thin share of a huge one: one try, then `where`
 ])
 def test_the_plan_follows_the_windows_size_and_what_it_leaves_out(limit, in_window, stored, expected):
-    assert plan(limit, in_window, stored, max_ids=20_000, max_k=2_000) == expected
+    assert plan(limit, in_window, stored, max_fetch=2_000, max_k=2_000) == expected
 
 
 N, DIM = 600, 16
@@ -53,16 +53,16 @@ def exact(query: np.ndarray, limit: int, lo: int | None, hi: int | None) -> list
     return [f"c{i}" for i in sorted(rows, key=lambda i: -float(unit[i] @ query))[:limit]]
 
 
-@pytest.mark.parametrize("window, max_ids, max_k, how", [
+@pytest.mark.parametrize("window, max_fetch, max_k, how", [
     ((None, 20220127), 20_000, 2_000, "overfetch"),   # leaves out one day: top limit + that day
-    ((20220105, 20220111), 20_000, 50, "ids"),        # a week: the query restricted to its ids
-    ((20220110, None), 10, 50, "overfetch"),          # most of the month, too many ids: grow k
-    ((20220103, 20220103), 10, 30, "where"),          # a day, ids and over-fetch both capped low: the filter
+    ((20220105, 20220111), 20_000, 50, "fetch"),      # a week: its vectors read and compared here
+    ((20220110, None), 10, 50, "overfetch"),          # most of the month, too many to fetch: grow k
+    ((20220103, 20220103), 10, 30, "where"),          # a day, fetch and over-fetch both capped low: the filter
 ])
-def test_every_plan_finds_exactly_the_nearest_chunks_in_the_window(parts, window, max_ids, max_k, how):
+def test_every_plan_finds_exactly_the_nearest_chunks_in_the_window(parts, window, max_fetch, max_k, how):
     chunks, lexical = parts
     taken = []
-    search = ServerWindowSearch(chunks, lexical, max_ids, max_k, on_plan=taken.append)
+    search = ServerWindowSearch(chunks, lexical, max_fetch, max_k, on_plan=taken.append)
     for seed in range(5):
         query = np.random.default_rng(10 + seed).normal(size=DIM).astype(np.float32)
         query /= np.linalg.norm(query)
@@ -90,8 +90,8 @@ def test_a_hit_the_keyword_index_does_not_know_is_dated_by_the_server_and_droppe
 
 
 def test_a_window_whose_ids_include_a_chunk_removed_since_is_still_searched(parts):
-    """Another process removed a chunk this keyword index still lists: Chroma refuses an ids-restricted query
-    naming it, so the window is searched by the server's filter instead, and the result is still exact."""
+    """Another process removed a chunk this keyword index still lists: reading the window's vectors by id simply
+    does not return it, and the result is still exact."""
     chunks, lexical = parts
     lexical.add([("gone", "a-gone", 20220106, "text gone")])
     taken = []
@@ -100,7 +100,7 @@ def test_a_window_whose_ids_include_a_chunk_removed_since_is_still_searched(part
         query /= np.linalg.norm(query)
         got = ServerWindowSearch(chunks, lexical, 20_000, 50, on_plan=taken.append).search(query, 8, 20220105,
                                                                                             20220111)
-        assert taken[-1].how == "ids" and [cid for cid, _ in got] == exact(query, 8, 20220105, 20220111)
+        assert taken[-1].how == "fetch" and [cid for cid, _ in got] == exact(query, 8, 20220105, 20220111)
     finally:
         lexical.remove_articles(["a-gone"])
 
