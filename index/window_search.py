@@ -28,6 +28,7 @@ import numpy as np
 
 from index.lexical import LexicalIndex
 from index.vector_index import ChromaVectorIndex, date_where
+from index.vectors import DateSortedVectors
 
 FETCH_MAX = 10_000     # chunks whose vectors a small window reads by id (~0.1 ms each at 1M; where: 2-6 s)
 OVERFETCH_MAX = 2_000  # unfiltered results asked for at most before falling back to the server's filter
@@ -94,16 +95,14 @@ class ServerWindowSearch:
     def _nearest(self, vector: Sequence[float], limit: int, ids: list[str], date_min: int | None,
                  date_max: int | None) -> list[tuple[str, float]]:
         """The `limit` nearest of these chunks, by their vectors read from the server (a chunk removed since the
-        keyword index listed it is simply not returned) and dated by the server's metadata."""
+        keyword index listed it is simply not returned) and dated by the server's metadata: the embedded store's
+        exact window search, over just these rows."""
         got = self.chunks.get(ids=ids, include=["embeddings", "metadatas"])
         if not len(got["ids"]):
             return []
-        matrix = np.asarray(got["embeddings"], dtype=np.float32)
-        q = np.asarray(vector, dtype=np.float32)
-        sims = matrix @ (q / (np.linalg.norm(q) or 1.0)) / np.maximum(np.linalg.norm(matrix, axis=1), 1e-12)
-        ranked = sorted(range(len(sims)), key=lambda i: (-sims[i], got["ids"][i]))
-        return [(got["ids"][i], float(sims[i])) for i in ranked
-                if in_window(int(got["metadatas"][i].get("date_num", 0)), date_min, date_max)][:limit]
+        dates = [int(m.get("date_num", 0)) for m in got["metadatas"]]
+        window = DateSortedVectors.build(got["ids"], dates, np.asarray(got["embeddings"], dtype=np.float32))
+        return window.search(np.asarray(vector, dtype=np.float32), limit, date_min, date_max)
 
     def _dated(self, hits: list[tuple[str, float]], date_min: int | None,
                date_max: int | None) -> list[tuple[str, float]]:
