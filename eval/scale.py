@@ -144,8 +144,8 @@ store = make_store(Settings.from_env(os.environ))
 print("ready", flush=True)
 target = sys.argv[1]
 while True:
-    store.catch_up()
-    if store.keyword_search(target, 1):
+    hits = store.keyword_search(target, 1)
+    if hits and target in store.get_chunks([hits[0][0]])[hits[0][0]].text:
         print(json.dumps({"seen_at": time.time()}), flush=True)
         break
     time.sleep(0.05)
@@ -163,7 +163,9 @@ def seconds_to_see(settings: Settings, embedder, work: Path) -> dict[str, float]
 
     from index.store import lexical_path
 
-    word = "Quillfeather" + hashlib.sha1(str(time.time()).encode()).hexdigest()[:6]
+    # letters only: digits are tokens of their own and would match any chunk holding that digit
+    stamp = hashlib.sha1(str(time.time()).encode()).hexdigest()[:6]
+    word = "Quillfeather" + "".join(chr(ord("a") + int(c, 16)) for c in stamp)
     seer_dir = work / "seer"   # as on a second machine that was in step: a copy of the keyword index, not the file
     seer_dir.mkdir(exist_ok=True)
     shutil.copy(lexical_path(settings), lexical_path(settings.replace(store_dir=seer_dir)))
