@@ -16,7 +16,7 @@ from index.terms import terms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chunks (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,
-                                   article_id TEXT NOT NULL, date_num INTEGER NOT NULL);
+                                   article_id TEXT NOT NULL, date_num INTEGER NOT NULL, sketch BLOB);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE INDEX IF NOT EXISTS chunks_date ON chunks(date_num);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(terms, tokenize='unicode61');
@@ -24,7 +24,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, row);
 CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS taken (article_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
 """
-Row = tuple[str, str, int, str]   # (chunk id, article id, date_num, text)
+# (chunk id, article id, date_num, text[, sketch of its vector or None]): index/sketches.py
+Row = tuple[str, str, int, str] | tuple[str, str, int, str, bytes | None]
 MAX_QUERY_TERMS = 32
 
 
@@ -36,6 +37,8 @@ class LexicalIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        if "sketch" not in [c[1] for c in self._db.execute("PRAGMA table_info(chunks)")]:   # made before sketches
+            self._db.execute("ALTER TABLE chunks ADD COLUMN sketch BLOB")
         self._doc_count: int | None = None
         self._own_writes = 0
 
@@ -63,6 +66,19 @@ class LexicalIndex:
             return [cid for (cid,) in self._db.execute("SELECT id FROM chunks WHERE date_num BETWEEN ? AND ?",
                                                        (date_min or 0, date_max or 99991231))]
 
+    def sketches_between(self, date_min: int | None, date_max: int | None) -> list[tuple[str, bytes | None]]:
+        """(chunk id, sketch or None when not known yet) of the indexed chunks dated within the inclusive range."""
+        with self._lock:
+            return self._db.execute("SELECT id, sketch FROM chunks WHERE date_num BETWEEN ? AND ?",
+                                    (date_min or 0, date_max or 99991231)).fetchall()
+
+    def set_sketches(self, sketches: dict[str, bytes]) -> None:
+        """Record sketches of chunks indexed without one (a keyword index made before sketches)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("UPDATE chunks SET sketch=? WHERE id=?", [(s, cid) for cid, s in sketches.items()])
+            self._db.execute("COMMIT")
+
     def dates_of(self, ids: Sequence[str]) -> dict[str, int]:
         """chunk id -> date_num of those of these chunks that are indexed."""
         out: dict[str, int] = {}
@@ -87,7 +103,7 @@ class LexicalIndex:
             return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
     def add(self, rows: Iterable[Row]) -> None:
-        """Insert or replace (chunk id, article id, date_num, text) rows in one transaction."""
+        """Insert or replace (chunk id, article id, date_num, text[, sketch]) rows in one transaction."""
         self.replace_articles([], rows)
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
@@ -103,13 +119,13 @@ class LexicalIndex:
                     old = self._db.execute("SELECT rowid FROM chunks WHERE article_id=?", (aid,)).fetchall()
                     self._db.executemany("DELETE FROM fts WHERE rowid=?", old)
                     self._db.execute("DELETE FROM chunks WHERE article_id=?", (aid,))
-                for chunk_id, article_id, date_num, text in rows:
+                for chunk_id, article_id, date_num, text, *sketch in rows:
                     old = self._db.execute("SELECT rowid FROM chunks WHERE id=?", (chunk_id,)).fetchone()
                     if old:
                         self._db.execute("DELETE FROM fts WHERE rowid=?", old)
                         self._db.execute("DELETE FROM chunks WHERE rowid=?", old)
-                    cur = self._db.execute("INSERT INTO chunks(id, article_id, date_num) VALUES (?,?,?)",
-                                           (chunk_id, article_id, date_num))
+                    cur = self._db.execute("INSERT INTO chunks(id, article_id, date_num, sketch) VALUES (?,?,?,?)",
+                                           (chunk_id, article_id, date_num, sketch[0] if sketch else None))
                     self._db.execute("INSERT INTO fts(rowid, terms) VALUES (?,?)",
                                      (cur.lastrowid, " ".join(terms(text))))
                 self._db.execute("COMMIT")

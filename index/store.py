@@ -26,6 +26,7 @@ from index.lexical import LexicalIndex
 from index.manifest import MANIFEST_SUFFIX, Entry, Manifest
 from index.paging import IN_BATCH, batches
 from index.settings import Settings, offline_environment
+from index.sketches import sketch
 from index.sync import CHANGES_SUFFIX, ChangeLog, Follower, now_ms
 from index.vector_index import (DEFAULT_MAX_BATCH, ChromaVectorIndex, ChunkMeta, StoredChunk, date_where,
                                 keyword_rows)
@@ -143,7 +144,8 @@ class Store:
         metas = [{**m, "article_id": new_id} for m in got["metadatas"]]
         ids = [chunk_id(new_id, m["content_hash"], m["position"]) for m in metas]
         self.chunks.upsert(ids, got["embeddings"], got["documents"], metas)
-        self.lexical.add(keyword_rows({"ids": ids, "documents": got["documents"], "metadatas": metas}))
+        self.lexical.add(keyword_rows({"ids": ids, "documents": got["documents"], "metadatas": metas,
+                                       "embeddings": got["embeddings"]}))
         self._changed([new_id])
         entry = self.manifest([old_id]).get(old_id)
         if entry is not None:
@@ -154,7 +156,8 @@ class Store:
         """Write chunks to the vector index, then the keyword index, then the change log (the manifest entry
         follows, from ingest, once all of an article's chunks are in)."""
         self.chunks.add(chunks, vectors)
-        self.lexical.add((c.id, c.article_id, c.date_num, f"{c.title}\n{c.text}") for c in chunks)
+        self.lexical.add((c.id, c.article_id, c.date_num, f"{c.title}\n{c.text}", sketch(v))
+                         for c, v in zip(chunks, vectors))
         self._changed([c.article_id for c in chunks])
 
     def remove_articles(self, article_ids: Sequence[str]) -> int:

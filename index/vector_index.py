@@ -13,6 +13,7 @@ import numpy as np
 
 from index.chunking import Chunk
 from index.lexical import Row
+from index.sketches import sketch
 from index.paging import PAGE, batches
 
 DEFAULT_MAX_BATCH = 5000   # when the client does not say (Chroma servers and clients before get_max_batch_size)
@@ -59,9 +60,12 @@ def date_where(date_min: int | None, date_max: int | None) -> dict[str, Any] | N
 
 
 def keyword_rows(got: dict[str, Any]) -> list[Row]:
-    """Keyword index rows of chunks as Chroma's get returns them (ids, documents, metadatas)."""
-    return [(cid, m["article_id"], m["date_num"], f"{m.get('title', '')}\n{doc}")
-            for cid, doc, m in zip(got["ids"], got["documents"], got["metadatas"])]
+    """Keyword index rows of chunks as Chroma's get returns them (ids, documents, metadatas, and embeddings when
+    included: then with their sketches)."""
+    vectors = got.get("embeddings")
+    sketches = [sketch(v) for v in vectors] if vectors is not None and len(vectors) else [None] * len(got["ids"])
+    return [(cid, m["article_id"], m["date_num"], f"{m.get('title', '')}\n{doc}", s)
+            for cid, doc, m, s in zip(got["ids"], got["documents"], got["metadatas"], sketches)]
 
 
 class ChromaVectorIndex:
@@ -119,12 +123,13 @@ class ChromaVectorIndex:
 
     def keyword_rows(self, article_ids: list[str]) -> list[Row]:
         """Keyword index rows of these articles' chunks as stored now (none for an article removed)."""
-        return keyword_rows(self.get(where={"article_id": {"$in": article_ids}}, include=["documents", "metadatas"]))
+        return keyword_rows(self.get(where={"article_id": {"$in": article_ids}},
+                                     include=["documents", "metadatas", "embeddings"]))
 
     def all_keyword_rows(self, stored: int) -> Iterable[list[Row]]:
         """Keyword index rows of all `stored` chunks, a page at a time (to rebuild the keyword index)."""
         for offset in range(0, stored, PAGE):
-            yield keyword_rows(self.get(include=["documents", "metadatas"], limit=PAGE, offset=offset))
+            yield keyword_rows(self.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset))
 
     def vectors(self, ids: list[str]) -> Iterable[tuple[list[str], np.ndarray]]:
         """(ids found, their vectors) a page at a time (to build the date-sorted copy)."""

@@ -9,14 +9,17 @@ server does fast, planned from the dates the local keyword index already holds (
 - a window that leaves out few chunks (e.g. as of yesterday): the unfiltered top `limit + left out`, then the
   left-out ones dropped: at least `limit` remain, exact up to HNSW's approximation (the query `k` stays <=
   OVERFETCH_MAX);
-- a window of few chunks (<= FETCH_MAX): their vectors read by id and compared here: exact, whatever the window;
+- a window of few chunks (<= SHORTLIST x limit): their vectors read by id and compared here: exact;
+- a window of up to FETCH_MAX chunks: their one-bit sketches read from the keyword index (index/sketches.py),
+  the SHORTLIST x limit nearest by Hamming distance read by id and compared exactly (a chunk indexed before
+  sketches is always read, and its sketch recorded);
 - otherwise the unfiltered top `k` for a `k` growing from what the window's share predicts, up to OVERFETCH_MAX,
   and then (rarely) the server's `where` filter, slow but exact.
 
 Every hit's date is checked before it is returned, against the keyword index or, for a chunk written by another
 process since this one last caught up, against the server's own metadata: as_of is never crossed, whatever the
-plan. Chunks another process wrote since the last catch-up are missed by the fetch plan until the next one (at
-most `sync_interval_s`, index/sync.py).
+plan. Chunks another process wrote since the last catch-up are missed by the fetch and sketch plans until the
+next one (at most `sync_interval_s`, index/sync.py).
 """
 from __future__ import annotations
 
@@ -27,10 +30,12 @@ from typing import Callable, Literal, Sequence
 import numpy as np
 
 from index.lexical import LexicalIndex
+from index.sketches import as_matrix, shortlist, sketch
 from index.vector_index import ChromaVectorIndex, date_where
 from index.vectors import DateSortedVectors
 
-FETCH_MAX = 10_000     # chunks whose vectors a small window reads by id (~0.1 ms each at 1M; where: 2-6 s)
+FETCH_MAX = 100_000    # chunks a window may have to be searched by its sketches (48 bytes each, read from SQLite)
+SHORTLIST = 10         # vectors read by id per result asked for, nearest by sketch (~0.1 ms each at 1M)
 OVERFETCH_MAX = 2_000  # unfiltered results asked for at most before falling back to the server's filter
 SAFETY = 2.0           # over-fetch this many times what the window's share predicts, before growing
 RESULTS_PER_FETCHED = 2  # an over-fetched result costs about half a fetched vector: below, fetching is cheaper
@@ -38,7 +43,7 @@ RESULTS_PER_FETCHED = 2  # an over-fetched result costs about half a fetched vec
 
 @dataclass(frozen=True)
 class Plan:
-    how: Literal["fetch", "overfetch", "where", "empty"]
+    how: Literal["fetch", "sketch", "overfetch", "where", "empty"]
     fetch: tuple[int, ...] = ()    # for overfetch: the k of each attempt, in order
 
 
@@ -51,7 +56,7 @@ def plan(limit: int, in_window: int, stored: int, max_fetch: int = FETCH_MAX, ma
     if single <= max_k and (single <= RESULTS_PER_FETCHED * in_window or in_window > max_fetch):
         return Plan("overfetch", (single,))
     if in_window <= max_fetch:
-        return Plan("fetch")
+        return Plan("fetch" if in_window <= SHORTLIST * limit else "sketch")
     first = min(max_k, math.ceil(SAFETY * limit * stored / in_window))
     steps = [first]
     while steps[-1] < max_k:
@@ -84,6 +89,8 @@ class ServerWindowSearch:
             return []
         if chosen.how == "fetch":
             return self._nearest(vector, limit, self.lexical.ids_between(date_min, date_max), date_min, date_max)
+        if chosen.how == "sketch":
+            return self._sketched(vector, limit, date_min, date_max)
         hits: list[tuple[str, float]] = []
         for k in chosen.fetch:
             hits = self._dated(self.chunks.query(vector=vector, limit=k, where=None), date_min, date_max)
@@ -92,14 +99,27 @@ class ServerWindowSearch:
         return self._dated(self.chunks.query(vector=vector, limit=limit, where=date_where(date_min, date_max)),
                            date_min, date_max)
 
+    def _sketched(self, vector: Sequence[float], limit: int, date_min: int | None,
+                  date_max: int | None) -> list[tuple[str, float]]:
+        """The `limit` nearest of the window's SHORTLIST x limit nearest by sketch, plus any chunk without one."""
+        rows = self.lexical.sketches_between(date_min, date_max)
+        known = [(cid, s) for cid, s in rows if s is not None]
+        unknown = [cid for cid, s in rows if s is None]
+        nearest = shortlist(sketch(vector), as_matrix([s for _, s in known]), SHORTLIST * limit)
+        return self._nearest(vector, limit, [known[i][0] for i in nearest] + unknown, date_min, date_max,
+                             record=set(unknown))
+
     def _nearest(self, vector: Sequence[float], limit: int, ids: list[str], date_min: int | None,
-                 date_max: int | None) -> list[tuple[str, float]]:
+                 date_max: int | None, record: set[str] = frozenset()) -> list[tuple[str, float]]:
         """The `limit` nearest of these chunks, by their vectors read from the server (a chunk removed since the
         keyword index listed it is simply not returned) and dated by the server's metadata: the embedded store's
-        exact window search, over just these rows."""
+        exact window search, over just these rows. The sketches of the `record` ones are kept on the way."""
         got = self.chunks.get(ids=ids, include=["embeddings", "metadatas"])
         if not len(got["ids"]):
             return []
+        if record:
+            self.lexical.set_sketches({cid: sketch(v) for cid, v in zip(got["ids"], got["embeddings"])
+                                       if cid in record})
         dates = [int(m.get("date_num", 0)) for m in got["metadatas"]]
         window = DateSortedVectors.build(got["ids"], dates, np.asarray(got["embeddings"], dtype=np.float32))
         return window.search(np.asarray(vector, dtype=np.float32), limit, date_min, date_max)
