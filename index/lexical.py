@@ -41,6 +41,10 @@ class LexicalIndex:
             self._db.execute("ALTER TABLE chunks ADD COLUMN sketch BLOB")
         self._doc_count: int | None = None
         self._own_writes = 0
+        # searches read through a connection of their own (WAL readers do not wait for one another): a keyword
+        # search, which can take 100+ ms at 1M chunks, does not hold up a vector search's date lookups
+        self._reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._read_lock = threading.Lock()
 
     def generation(self) -> tuple[int, int]:
         """Changes whenever this index is written, by this process or another (SQLite's data_version), so
@@ -95,7 +99,8 @@ class LexicalIndex:
             return dict(self._db.execute("SELECT id, date_num FROM chunks"))
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
+            self._reader.close()
             self._db.close()
 
     def count(self) -> int:
@@ -178,8 +183,8 @@ class LexicalIndex:
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in query_terms)
         sql = ("SELECT c.id, bm25(fts) AS s FROM fts JOIN chunks c ON c.rowid = fts.rowid "
                "WHERE fts MATCH ? AND c.date_num BETWEEN ? AND ? ORDER BY s LIMIT ?")
-        with self._lock:
-            rows = self._db.execute(sql, (match, date_min or 0, date_max or 99991231, limit)).fetchall()
+        with self._read_lock:
+            rows = self._reader.execute(sql, (match, date_min or 0, date_max or 99991231, limit)).fetchall()
         return [(cid, -score) for cid, score in rows]
 
     def idf(self, query_terms: Iterable[str]) -> dict[str, float]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import lru_cache
 from typing import Sequence
@@ -18,6 +19,7 @@ from qa.fusion import article_support, reciprocal_rank_fusion, recency_factor, t
 from qa.results import Passage
 
 QUERY_CACHE_SIZE = 64  # question vectors kept per retriever
+KEYWORD_THREADS = 4    # keyword searches run beside the vector searches (SQLite and numpy/Chroma release the GIL)
 
 
 def merge_passages(lists: Sequence[Sequence[Passage]], top_k: int, ranking: Ranking = DEFAULT) -> list[Passage]:
@@ -45,6 +47,8 @@ class HybridRetriever:
         # question vectors, so a refused answer's retry over wider dates (and a question asked again, by anyone on
         # the page) is not encoded twice; thread-safe and bounded
         self._encode = lru_cache(maxsize=QUERY_CACHE_SIZE)(self._embed)
+        # the keyword search runs while the vector search does: a question waits for the slower, not the sum
+        self._keywords = ThreadPoolExecutor(KEYWORD_THREADS, thread_name_prefix="newsqa-keywords")
 
     def retrieve(self, question: str, window: DateWindow, top_k: int) -> list[Passage]:
         """The top_k passages dated inside the window; when its dates may name the event (`reports_until`),
@@ -61,10 +65,12 @@ class HybridRetriever:
         date_min = date_number(window.start) if window.start else None
         date_max = date_number(window.end) if window.end else None
         fetch = max(self.ranking.candidates, top_k * self.ranking.candidates_per_k)
+        keywords = self._keywords.submit(self.store.keyword_search, question, fetch, date_min, date_max) \
+            if self.settings.hybrid else None
         query = self._encode(question)
         rankings = {"vector": [cid for cid, _ in self.store.vector_search(query, fetch, date_min, date_max)]}
-        if self.settings.hybrid:
-            rankings["bm25"] = [cid for cid, _ in self.store.keyword_search(question, fetch, date_min, date_max)]
+        if keywords is not None:
+            rankings["bm25"] = [cid for cid, _ in keywords.result()]
         found = self.store.get_chunks(list(dict.fromkeys(rankings["vector"] + rankings.get("bm25", []))), query)
         rankings = {name: [cid for cid in ids if cid in found] for name, ids in rankings.items()}
         fused = reciprocal_rank_fusion(rankings, k=self.ranking.rrf_k)
