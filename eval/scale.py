@@ -113,26 +113,38 @@ def rss_mb(pid: int) -> float:
 
 
 def window_searches(store, embedder, questions: list[dict]) -> dict[str, Any]:
-    """The server store's date-window vector search alone, per question asked as of a date: latency by plan."""
+    """The server store's date-window vector search alone, per question asked as of a date (and over the week to
+    that date, as "this week" asks): latency by plan; for the sketch plan also the share of the exact top 40 it
+    finds (the window's vectors all read and compared, for up to WHERE_SAMPLES windows)."""
     from index.dates import date_number
     from index.vector_index import date_where
 
     taken: list[str] = []
     store.server_windows.on_plan = lambda p: taken.append(p.how)
     by_plan: dict[str, list[float]] = {}
+    recall: list[float] = []
     for q in questions:
         if not q["as_of"]:
             continue
         vector = embedder.embed_query(q["question"])
-        date_max = date_number(dt.date.fromisoformat(q["as_of"]))
-        _, took = timed(store.vector_search, vector, 40, None, date_max)
-        by_plan.setdefault(taken[-1], []).append(took * 1000)
+        as_of = dt.date.fromisoformat(q["as_of"])
+        date_max = date_number(as_of)
+        for date_min in (None, date_number(as_of - dt.timedelta(days=6))):
+            got, took = timed(store.vector_search, vector, 40, date_min, date_max)
+            by_plan.setdefault(taken[-1], []).append(took * 1000)
+            if taken[-1] == "sketch" and len(recall) < WHERE_SAMPLES:
+                exact = store.server_windows._nearest(vector, 40, store.lexical.ids_between(date_min, date_max),
+                                                      date_min, date_max)
+                recall.append(len({c for c, _ in got} & {c for c, _ in exact}) / max(len(exact), 1))
         if len(by_plan.setdefault("chroma where, for comparison", [])) < WHERE_SAMPLES:   # what the plans avoid
             _, took = timed(store.chunks.query, vector=vector, limit=40, where=date_where(None, date_max))
             by_plan["chroma where, for comparison"].append(took * 1000)
     store.server_windows.on_plan = None
-    return {how: {"searches": len(ms), "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95)}
-            for how, ms in sorted(by_plan.items())}
+    out: dict[str, Any] = {how: {"searches": len(ms), "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95)}
+                           for how, ms in sorted(by_plan.items())}
+    if recall:
+        out["sketch"]["exact_top40_found"] = round(statistics.mean(recall), 3)
+    return out
 
 
 SEER = r"""
@@ -251,6 +263,7 @@ def table(results: dict[str, Any]) -> str:
                          f"{m['p95_ms']:.0f} ms | {m['peak_rss_mb']:.0f} MB |")
     for row in results["sizes"]:
         plans = ", ".join(f"{how} {p['searches']}× p50/p95 {p['p50_ms']:.0f}/{p['p95_ms']:.0f} ms"
+                          + (f" (exact top 40 found: {p['exact_top40_found']})" if "exact_top40_found" in p else "")
                           for how, p in row["server"]["window_search"].items())
         lines.append(f"\nserver, {row['chunks']:,} chunks: dated vector search by plan: {plans}; "
                      f"chroma server RSS {row['server']['chroma_rss_mb']:.0f} MB")

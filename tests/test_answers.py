@@ -137,3 +137,33 @@ def test_an_articles_first_chunk_its_lede_ranks_higher_but_keeps_its_relevance_s
     is_lede = [p.position == 0 for p in boosted]
     assert is_lede == sorted(is_lede, reverse=True)          # a 10x boost puts every lede first
     assert {p.chunk_id: p.score for p in plain} == {p.chunk_id: p.score for p in boosted}
+
+
+def test_the_keyword_search_runs_while_the_vector_search_does(seeded_assistant):
+    """Each search waits (bounded) until the other has started: in sequence, one would wait in vain."""
+    import threading
+
+    from qa.retrieval import HybridRetriever
+
+    store = seeded_assistant.store
+    started = {"vector": threading.Event(), "keyword": threading.Event()}
+    saw_other = {}
+
+    class Watched:
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def vector_search(self, *args):
+            started["vector"].set()
+            saw_other["vector"] = started["keyword"].wait(10)
+            return store.vector_search(*args)
+
+        def keyword_search(self, *args):
+            started["keyword"].set()
+            saw_other["keyword"] = started["vector"].wait(10)
+            return store.keyword_search(*args)
+
+    _, window = seeded_assistant.retrieve(CHECKPOINT_Q)
+    passages = HybridRetriever(Watched(), seeded_assistant.embedder, seeded_assistant.settings).retrieve(
+        CHECKPOINT_Q, window, 5)
+    assert saw_other == {"vector": True, "keyword": True} and passages
