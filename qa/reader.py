@@ -1,6 +1,6 @@
 """The LLM reader: the model reads the extractive scorer's best sentence(s), numbered, says which one answers
-(or none), and copies the short answer out of it; the answer shown is that sentence, quoted and cited, with the
-span marked. With a 1.5B model on a CPU, one candidate (CANDIDATES) answers best and fastest.
+(or none), and copies the short answer out of it; the answer shown is the short answer, then that sentence quoted
+and cited with the span marked (with the extractive answer's other quotes when it quotes the same sentence). With a 1.5B model on a CPU, one candidate (CANDIDATES) answers best and fastest.
 
 Faithful by construction: nothing the model writes is shown unless it is found in the sentence it chose (a span
 that is not there is dropped, the quote stays). It reads sentences, not whole passages, and writes a few tokens
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
 from qa.generative import GenerativeSynthesizer, describe, within
@@ -116,9 +117,20 @@ class ReaderSynthesizer(GenerativeSynthesizer):
             return
         index, sentence = candidates[number - 1]
         short = span_in(span, sentence) or rule_short_answer(question, sentence)
+        yield self.quoted(question, passages, index, sentence, short)
+
+    def quoted(self, question: str, passages: Sequence[Passage], index: int, sentence: str, short: str) -> Answer:
+        """The chosen sentence with the extractive answer's other quotes when that answer quotes it too (it then
+        says as much as the default does, and the short answer on top), else the chosen sentence alone."""
+        chosen = passages[index].chunk_id
+        default = self.fallback.synthesize(question, passages)
+        if not default.refused and any(c.chunk_id == chosen and sentence in c.quotes for c in default.citations):
+            citations = [replace(c, short_answer=short if c.chunk_id == chosen and sentence in c.quotes else "")
+                         for c in default.citations]
+            return replace(default, citations=citations, backend=self.name, short_answer=short)
         citation = Citation.from_passage(1, passages[index], (sentence,), short)
-        yield Answer(question=question, text=f"{sentence} [1]", citations=[citation], refused=False,
-                     backend=self.name, short_answer=short)
+        return Answer(question=question, text=f"{sentence} [1]", citations=[citation], refused=False,
+                      backend=self.name, short_answer=short)
 
     def complete(self, prompt: str, schema: dict[str, Any]) -> Iterator[str]:
         """The model's JSON reply, constrained to the schema where the backend can (`json`), else its text."""

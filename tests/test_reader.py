@@ -64,6 +64,23 @@ def test_the_chosen_sentence_is_quoted_and_cited_with_the_span_as_the_sentence_w
     assert sentence in result.citations[0].text and result.citations[0].date == "2023-05-01"
 
 
+def test_the_default_answers_other_quotes_stay_beside_the_chosen_sentence_with_the_span_marked(seeded_assistant):
+    """The extractive answer quotes two sentences here; the reader choosing its best one says as much, plus the
+    short answer, marked in that sentence's citation only."""
+    question = "Where have the Armenian and Azerbaijani diplomats been meeting?"
+    default = seeded_assistant.answer(question)
+    assert sum(len(c.quotes) for c in default.citations) == 2
+    probe = reader(seeded_assistant, choice(0, ""))
+    probe.answer(question)
+    best = numbered(probe.synthesizer.model.prompts[-1])[1]
+    assert "Arlington, Virginia" in best
+    result = reader(seeded_assistant, choice(1, "Arlington, Virginia")).answer(question)
+    assert result.text == default.text and result.short_answer == "Arlington, Virginia"
+    assert result.backend == "scripted" and not result.refused
+    marked = [c for c in result.citations if c.short_answer]
+    assert len(marked) == 1 and best in marked[0].quotes and marked[0].short_answer == "Arlington, Virginia"
+
+
 def test_a_span_the_sentence_does_not_hold_is_not_shown_and_the_quote_stays(seeded_assistant):
     n = checkpoint_sentence(reader(seeded_assistant, choice(0, "")))
     result = reader(seeded_assistant, choice(n, "April 25")).answer(CHECKPOINT_Q)
