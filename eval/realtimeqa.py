@@ -262,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     if (published := run_published(args.folder, questions)) is not None:
         runs.append(published)
 
-    seeds_settings = settings.replace(store_dir=Path(tmp.name) / "seeds-only")
+    # a private embedded store, even when the run's store is a Chroma server (it would add seeds/ to the server's
+    # archive and ask the whole archive)
+    seeds_settings = settings.replace(store_dir=Path(tmp.name) / "seeds-only", chroma_host="")
     seeds_store = open_store(seeds_settings)
     ingest([ROOT / "seeds"], seeds_settings, seeds_store, embedder)
     seeds_only = Assistant.from_settings(seeds_settings, seeds_store, embedder)
