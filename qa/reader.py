@@ -93,8 +93,10 @@ class ReaderSynthesizer(GenerativeSynthesizer):
     follow-up condensing, timeouts and fallbacks are GenerativeSynthesizer's."""
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str | Answer]:
-        if (gated := self.gate(question, passages)) is not None:
-            yield gated
+        # the extractive answer: its refusal is the gate (as GenerativeSynthesizer.gate), its quotes are kept
+        default = self.fallback.synthesize(question, passages)
+        if default.refused:
+            yield self.refusal(question)
             return
         # a sentence addressed to an AI is never a candidate: quoting it is what its writer wants
         candidates = [(i, text) for i, text in self.fallback.candidates(question, passages, CANDIDATES + 2)
@@ -117,14 +119,14 @@ class ReaderSynthesizer(GenerativeSynthesizer):
             return
         index, sentence = candidates[number - 1]
         short = span_in(span, sentence) or rule_short_answer(question, sentence)
-        yield self.quoted(question, passages, index, sentence, short)
+        yield self.quoted(question, passages, index, sentence, short, default)
 
-    def quoted(self, question: str, passages: Sequence[Passage], index: int, sentence: str, short: str) -> Answer:
+    def quoted(self, question: str, passages: Sequence[Passage], index: int, sentence: str, short: str,
+               default: Answer) -> Answer:
         """The chosen sentence with the extractive answer's other quotes when that answer quotes it too (it then
         says as much as the default does, and the short answer on top), else the chosen sentence alone."""
         chosen = passages[index].chunk_id
-        default = self.fallback.synthesize(question, passages)
-        if not default.refused and any(c.chunk_id == chosen and sentence in c.quotes for c in default.citations):
+        if any(c.chunk_id == chosen and sentence in c.quotes for c in default.citations):
             citations = [replace(c, short_answer=short if c.chunk_id == chosen and sentence in c.quotes else "")
                          for c in default.citations]
             return replace(default, citations=citations, backend=self.name, short_answer=short)
