@@ -85,6 +85,7 @@ def test_keyword_index_is_rebuilt_from_the_server_when_missing(chroma_server, tm
     store = open_store(other_machine)
     assert store.lexical.count() == store.chunks.count() > 0
     assert store.lexical.search("Arlington Virginia", 3)
+    assert all(len(s) == 48 for _, s in store.lexical.sketches_between(None, None))   # for the window search
 
 
 @pytest.mark.slow
@@ -123,6 +124,7 @@ def test_a_reopened_store_catches_up_from_the_change_log_without_a_rebuild(chrom
         store = open_store(other_machine)
     assert "rebuilding" not in caplog.text
     assert store.lexical.count() == store.chunks.count() > 0 and store.lexical.search("Arlington Virginia", 3)
+    assert all(len(s) == 48 for _, s in store.lexical.sketches_between(None, None))   # taken in with the terms
 
 
 def test_a_store_reopened_after_its_own_ingest_reads_none_of_it_back(chroma_server, tmp_path, embedder,
