@@ -80,8 +80,12 @@ class LexicalIndex:
         """Record sketches of chunks indexed without one (a keyword index made before sketches)."""
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany("UPDATE chunks SET sketch=? WHERE id=?", [(s, cid) for cid, s in sketches.items()])
-            self._db.execute("COMMIT")
+            try:
+                self._db.executemany("UPDATE chunks SET sketch=? WHERE id=?", [(s, c) for c, s in sketches.items()])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def dates_of(self, ids: Sequence[str]) -> dict[str, int]:
         """chunk id -> date_num of those of these chunks that are indexed."""

@@ -90,6 +90,7 @@ class Follower:
         self.interval_s, self.clock, self.wall_ms = interval_s, clock, wall_ms
         self._taken: dict[str, int] = lexical.stamps()   # kept in the index's file: a reopened one re-reads none
         self._checked: float | None = None
+        self._failed: tuple[float, Exception] | None = None   # (when, what) of the last check that failed
         self._lock = threading.Lock()
 
     @property
@@ -110,8 +111,13 @@ class Follower:
             self._remember(changes)
 
     def follow(self, force: bool = False) -> int:
-        """Take in the changes since the last check, if one is due (or forced); returns the articles re-read."""
+        """Take in the changes since the last check, if one is due (or forced); returns the articles re-read.
+        A caller that waited while a check failed gets that failure, not a second wait for a dead server (a
+        question's keyword and vector searches both catch up, side by side)."""
+        asked = self.clock()
         with self._lock:
+            if self._failed is not None and self._failed[0] > asked:
+                raise self._failed[1]
             if not (force or self._checked is None or self.clock() - self._checked >= self.interval_s):
                 return 0
             position = self.position
@@ -119,10 +125,14 @@ class Follower:
                 return 0
             self._checked = self.clock()
             reading_from = self.wall_ms()
-            changes = self.log.since(position - SLACK_MS)
-            stale = to_take_in(changes, self._taken)
-            for batch in batches(stale, IN_BATCH):
-                self.lexical.replace_articles(batch, self.read_rows(batch))
+            try:
+                changes = self.log.since(position - SLACK_MS)
+                stale = to_take_in(changes, self._taken)
+                for batch in batches(stale, IN_BATCH):
+                    self.lexical.replace_articles(batch, self.read_rows(batch))
+            except Exception as exc:
+                self._failed = (self.clock(), exc)
+                raise
             self._remember(changes)
             # the log is read up to when this read began (by this clock), not only up to its newest stamp: else
             # the last SLACK_MS of a busy ingest would be fetched again at every check, long after it ended

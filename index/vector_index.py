@@ -13,8 +13,8 @@ import numpy as np
 
 from index.chunking import Chunk
 from index.lexical import Row
-from index.sketches import sketch
 from index.paging import PAGE, batches
+from index.sketches import sketch
 
 DEFAULT_MAX_BATCH = 5000   # when the client does not say (Chroma servers and clients before get_max_batch_size)
 
@@ -129,7 +129,8 @@ class ChromaVectorIndex:
     def all_keyword_rows(self, stored: int) -> Iterable[list[Row]]:
         """Keyword index rows of all `stored` chunks, a page at a time (to rebuild the keyword index)."""
         for offset in range(0, stored, PAGE):
-            yield keyword_rows(self.get(include=["documents", "metadatas", "embeddings"], limit=PAGE, offset=offset))
+            yield keyword_rows(self.get(include=["documents", "metadatas", "embeddings"], limit=PAGE,
+                                        offset=offset))
 
     def vectors(self, ids: list[str]) -> Iterable[tuple[list[str], np.ndarray]]:
         """(ids found, their vectors) a page at a time (to build the date-sorted copy)."""

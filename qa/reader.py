@@ -1,6 +1,7 @@
 """The LLM reader: the model reads the extractive scorer's best sentence(s), numbered, says which one answers
 (or none), and copies the short answer out of it; the answer shown is the short answer, then that sentence quoted
-and cited with the span marked (with the extractive answer's other quotes when it quotes the same sentence). With a 1.5B model on a CPU, one candidate (CANDIDATES) answers best and fastest.
+and cited with the span marked (with the extractive answer's other quotes when it quotes the same sentence).
+With a 1.5B model on a CPU, one candidate (CANDIDATES) answers best and fastest.
 
 Faithful by construction: nothing the model writes is shown unless it is found in the sentence it chose (a span
 that is not there is dropped, the quote stays). It reads sentences, not whole passages, and writes a few tokens

@@ -127,3 +127,41 @@ def test_a_store_that_never_followed_the_log_reads_nothing(tmp_path):
     lexical = LexicalIndex(tmp_path / "keywords.sqlite3")
     assert Follower(log, lexical, lambda ids: [], 0.0).follow(force=True) == 0 and log.reads == 0
     lexical.close()
+
+
+def test_a_caller_that_waited_while_a_check_failed_gets_that_failure_without_asking_again(tmp_path):
+    """A question's two searches catch up side by side: when the server is dead, the second must not wait out
+    a second timeout after the first."""
+    import threading
+    import time
+
+    class DeadLog:
+        def __init__(self) -> None:
+            self.reads, self.entered = 0, threading.Event()
+
+        def since(self, after: int) -> list[Change]:
+            self.reads += 1
+            self.entered.set()
+            time.sleep(0.3)   # the timeout
+            raise TimeoutError("the server did not answer")
+
+    log, lexical = DeadLog(), LexicalIndex(tmp_path / "keywords.sqlite3")
+    follower = Follower(log, lexical, lambda ids: [], interval_s=0.0)
+    follower.start(1_000_000)
+    errors: list[BaseException] = []
+
+    def follow() -> None:
+        try:
+            follower.follow()
+        except TimeoutError as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=follow)
+    first.start()
+    log.entered.wait(5)
+    follow()   # waits for the first, which fails meanwhile
+    first.join(5)
+    assert log.reads == 1 and len(errors) == 2 and errors[0] is errors[1]
+    follow()   # a later call asks again
+    assert log.reads == 2
+    lexical.close()

@@ -131,7 +131,8 @@ def test_a_window_searched_by_sketch_reads_only_a_shortlist_and_finds_the_near_o
     vectors[1000:1010] = query                                  # nearer still, but after the window
     dates = [20220110] * 1000 + [20220120] * 3000
     ids = [f"c{i}" for i in range(4000)]
-    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
     collection = client.get_or_create_collection("sketched", metadata={"hnsw:space": "cosine"}, embedding_function=None)
     collection.add(ids=ids, embeddings=vectors, documents=ids,
                    metadatas=[{"date_num": d, "article_id": cid} for cid, d in zip(ids, dates)])
