@@ -133,8 +133,7 @@ def window_searches(store, embedder, questions: list[dict]) -> dict[str, Any]:
             got, took = timed(store.vector_search, vector, 40, date_min, date_max)
             by_plan.setdefault(taken[-1], []).append(took * 1000)
             if taken[-1] == "sketch" and len(recall) < WHERE_SAMPLES:
-                exact = store.server_windows._nearest(vector, 40, store.lexical.ids_between(date_min, date_max),
-                                                      date_min, date_max)
+                exact = store.server_windows.exact(vector, 40, date_min, date_max)
                 recall.append(len({c for c, _ in got} & {c for c, _ in exact}) / max(len(exact), 1))
         if len(by_plan.setdefault("chroma where, for comparison", [])) < WHERE_SAMPLES:   # what the plans avoid
             _, took = timed(store.chunks.query, vector=vector, limit=40, where=date_where(None, date_max))

@@ -88,7 +88,7 @@ class ServerWindowSearch:
         if chosen.how == "empty":
             return []
         if chosen.how == "fetch":
-            return self._nearest(vector, limit, self.lexical.ids_between(date_min, date_max), date_min, date_max)
+            return self.exact(vector, limit, date_min, date_max)
         if chosen.how == "sketch":
             return self._sketched(vector, limit, date_min, date_max)
         hits: list[tuple[str, float]] = []
@@ -98,6 +98,12 @@ class ServerWindowSearch:
                 return hits[:limit]
         return self._dated(self.chunks.query(vector=vector, limit=limit, where=date_where(date_min, date_max)),
                            date_min, date_max)
+
+    def exact(self, vector: Sequence[float], limit: int, date_min: int | None,
+              date_max: int | None) -> list[tuple[str, float]]:
+        """The `limit` nearest of every chunk in the window, all their vectors read (the fetch plan; what the
+        scale bench measures the sketch plan against)."""
+        return self._nearest(vector, limit, self.lexical.ids_between(date_min, date_max), date_min, date_max)
 
     def _sketched(self, vector: Sequence[float], limit: int, date_min: int | None,
                   date_max: int | None) -> list[tuple[str, float]]:

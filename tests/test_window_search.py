@@ -143,6 +143,8 @@ def test_a_window_searched_by_sketch_reads_only_a_shortlist_and_finds_the_near_o
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     assert taken[-1].how == "sketch" and reads.read == [SHORTLIST * 8]
     assert [cid for cid, _ in got] == [f"c{i}" for i in np.argsort(-(unit[:1000] @ query))[:8]]
+    exact = ServerWindowSearch(reads, lexical).exact(query, 8, None, 20220115)   # the whole window read
+    assert [cid for cid, _ in exact] == [cid for cid, _ in got] and reads.read[-1] == 1000
     lexical.close()
 
 
